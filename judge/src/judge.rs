@@ -1,0 +1,202 @@
+//! Judges by name, and the per-metric pipeline of Kayenta's `NetflixACAJudge`
+//! (`NetflixACAJudge.scala`): find the metric config, read its settings, transform each
+//! side, describe it, classify, build the `CanaryAnalysisResult`.
+
+use crate::classifier::{MannWhitneyClassifier, MetricClassificationResult};
+use crate::model::{
+    CanaryAnalysisResult, CanaryConfig, CanaryMetricConfig, MetricClassification, MetricMetadata,
+    MetricSetPair, ResultMetadata,
+};
+use crate::settings::{JudgeSettings, MetricSettings};
+use crate::stats::summary;
+use crate::transforms::preprocess;
+use crate::JudgeError;
+
+/// Kayenta's judge name.
+pub const NETFLIX_ACA_JUDGE: &str = "NetflixACAJudge-v1.0";
+/// Kayenta's dummy judge, used by its sample configs.
+pub const DREDD_JUDGE: &str = "dredd-v1.0";
+
+/// The judges kanary knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JudgeKind {
+    /// `NetflixACAJudge-v1.0`: Kayenta's Mann-Whitney judge (the default).
+    NetflixAca,
+    /// `dredd-v1.0`: random labels, seeded by the input so that reruns agree.
+    Dredd,
+}
+
+impl JudgeKind {
+    /// Every judge with its `/judges` visibility, default first.
+    pub const ALL: [(JudgeKind, bool); 2] = [(JudgeKind::NetflixAca, true), (JudgeKind::Dredd, false)];
+
+    /// The judge's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            JudgeKind::NetflixAca => NETFLIX_ACA_JUDGE,
+            JudgeKind::Dredd => DREDD_JUDGE,
+        }
+    }
+
+    /// Kayenta's selection: no name (or an empty one) is the first judge; an unknown
+    /// name is `Unable to resolve canary judge '<name>'.`.
+    pub fn resolve(name: Option<&str>) -> Result<JudgeKind, JudgeError> {
+        match name {
+            None | Some("") => Ok(JudgeKind::NetflixAca),
+            Some(n) => Self::ALL
+                .iter()
+                .map(|(k, _)| *k)
+                .find(|k| k.name() == n)
+                .ok_or_else(|| JudgeError::UnknownJudge(n.to_string())),
+        }
+    }
+}
+
+/// Judges every pair with the config's judge (or `override_judge`), in pair order.
+///
+/// Fails as Kayenta's judge stage fails: on a pair whose metric is not in the config
+/// (`Could not find metric config for <name>`), an unknown judge, or a setting of the wrong
+/// type. A metric whose classification fails is classified `Error`, not an error.
+pub fn judge_pairs(
+    config: &CanaryConfig,
+    pairs: &[MetricSetPair],
+    override_judge: Option<&str>,
+) -> Result<(JudgeKind, Vec<CanaryAnalysisResult>), JudgeError> {
+    let kind = JudgeKind::resolve(override_judge.filter(|n| !n.is_empty()).or(config.judge_name()))?;
+    let judge_settings = JudgeSettings::from_config(config)?;
+    let results = pairs
+        .iter()
+        .map(|pair| {
+            let metric = config
+                .metric(&pair.name)
+                .ok_or_else(|| JudgeError::UnknownMetric(pair.name.clone()))?;
+            match kind {
+                JudgeKind::NetflixAca => netflix_metric(metric, pair, judge_settings),
+                JudgeKind::Dredd => dredd_metric(metric, pair),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((kind, results))
+}
+
+/// Kayenta's `NetflixACAJudge` on one pair.
+pub fn netflix_metric(
+    metric: &CanaryMetricConfig,
+    pair: &MetricSetPair,
+    judge: JudgeSettings,
+) -> Result<CanaryAnalysisResult, JudgeError> {
+    let settings = MetricSettings::from_metric(metric)?;
+    let (experiment, _) = preprocess(&pair.values.experiment, &settings);
+    let (control, _) = preprocess(&pair.values.control, &settings);
+    let classifier = MannWhitneyClassifier { judge };
+    let outcome = classifier.classify(&pair.name, &control, &experiment, &settings);
+    Ok(build_result(metric, pair, &settings, &control, &experiment, outcome))
+}
+
+fn build_result(
+    metric: &CanaryMetricConfig,
+    pair: &MetricSetPair,
+    settings: &MetricSettings,
+    control: &[f64],
+    experiment: &[f64],
+    outcome: MetricClassificationResult,
+) -> CanaryAnalysisResult {
+    let result_metadata = (outcome.classification != MetricClassification::Error).then(|| {
+        ResultMetadata {
+            ratio: outcome.deviation,
+            lower_confidence: outcome.interval.map(|i| i.lower),
+            upper_confidence: outcome.interval.map(|i| i.upper),
+            estimate: outcome.interval.map(|i| i.estimate),
+            ..Default::default()
+        }
+    });
+    CanaryAnalysisResult {
+        name: pair.name.clone(),
+        id: pair.id.clone(),
+        tags: pair.tags.clone(),
+        classification: outcome.classification,
+        classification_reason: outcome.reason,
+        groups: metric.groups.clone(),
+        experiment_metadata: MetricMetadata {
+            stats: summary(experiment),
+            ..Default::default()
+        },
+        control_metadata: MetricMetadata {
+            stats: summary(control),
+            ..Default::default()
+        },
+        result_metadata,
+        critical: outcome.critical,
+        muted: settings.muted,
+    }
+}
+
+/// Kayenta's `RandomDummyJudge` (`dredd-v1.0`): u in [0, 100) rounded to 2 decimals,
+/// ≥ 66 High, ≥ 33 Pass, else Low. Kayenta draws u unseeded; kanary seeds a SplitMix64
+/// generator with a hash of the pair (name, tags, values), so the same input gives the same
+/// labels. Like Kayenta, it sets neither `critical` nor `muted`.
+pub fn dredd_metric(
+    metric: &CanaryMetricConfig,
+    pair: &MetricSetPair,
+) -> Result<CanaryAnalysisResult, JudgeError> {
+    let settings = MetricSettings::from_metric(metric)?;
+    let (experiment, _) = preprocess(&pair.values.experiment, &settings);
+    let (control, _) = preprocess(&pair.values.control, &settings);
+    let mut h = Fnv64::default();
+    h.write(pair.name.as_bytes());
+    for (k, v) in &pair.tags {
+        h.write(k.as_bytes());
+        h.write(&[0]);
+        h.write(v.as_bytes());
+        h.write(&[1]);
+    }
+    for v in pair.values.control.iter().chain(&[f64::NAN]).chain(&pair.values.experiment) {
+        h.write(&v.to_bits().to_le_bytes());
+    }
+    let draw = splitmix64(h.0);
+    let u = ((draw >> 11) as f64 / (1u64 << 53) as f64 * 100.0 * 100.0).round() / 100.0;
+    let classification = if u >= 66.0 {
+        MetricClassification::High
+    } else if u >= 33.0 {
+        MetricClassification::Pass
+    } else {
+        MetricClassification::Low
+    };
+    let outcome = MetricClassificationResult {
+        classification,
+        reason: None,
+        deviation: crate::stats::mean_ratio(&control, &experiment),
+        critical: false,
+        interval: None,
+        effect_size: None,
+    };
+    let settings = MetricSettings {
+        muted: false,
+        ..settings
+    };
+    Ok(build_result(metric, pair, &settings, &control, &experiment, outcome))
+}
+
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv64 {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

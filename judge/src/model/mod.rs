@@ -1,0 +1,14 @@
+//! The Kayenta JSON model shared by the judge, the scorer, the sources and the service.
+
+pub(crate) mod config;
+mod metric_set;
+mod result;
+
+pub use config::{
+    CanaryClassifierConfig, CanaryConfig, CanaryJudgeConfig, CanaryMetricConfig, MetricQuery,
+    ScoreThresholds,
+};
+pub use metric_set::{MetricSetPair, MetricSetScope, PairValues};
+pub use result::{
+    CanaryAnalysisResult, MetricClassification, MetricMetadata, MetricStatistics, ResultMetadata,
+};
