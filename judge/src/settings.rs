@@ -120,16 +120,9 @@ impl MetricSettings {
     /// Absent keys and `null` take Kayenta's defaults; a value of the wrong JSON type is an
     /// error naming the key (Kayenta casts and fails the whole judge stage).
     pub fn from_metric(metric: &CanaryMetricConfig) -> Result<MetricSettings, JudgeError> {
-        let canary = match metric.analysis_configurations.get("canary") {
-            None | Some(Value::Null) => return Ok(MetricSettings::default()),
-            Some(Value::Object(m)) => m,
-            Some(other) => {
-                return Err(setting_error(
-                    metric,
-                    "",
-                    format!("must be an object, got {}", type_name(other)),
-                ));
-            }
+        // Anything but an object finds nothing, as Kayenta's MapUtils: all defaults.
+        let Some(Value::Object(canary)) = metric.analysis_configurations.get("canary") else {
+            return Ok(MetricSettings::default());
         };
         let r = Reader { metric, canary };
         let measure = match r.string(&["effectSize", "measure"])?.as_deref() {
@@ -175,7 +168,8 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// `MapUtils.get`: walks nested objects; a missing key or `null` is `None`.
+    /// `MapUtils.get`: walks nested objects; a missing key, `null`, or a path through a
+    /// non-object is `None` (Kayenta then uses the default).
     fn get(&self, path: &[&str]) -> Result<Option<&Value>, JudgeError> {
         let mut cur = self.canary;
         for (i, key) in path.iter().enumerate() {
@@ -183,13 +177,7 @@ impl Reader<'_> {
                 None | Some(Value::Null) => return Ok(None),
                 Some(v) if i + 1 == path.len() => return Ok(Some(v)),
                 Some(Value::Object(m)) => cur = m,
-                Some(other) => {
-                    return Err(setting_error(
-                        self.metric,
-                        &path[..=i].join("."),
-                        format!("must be an object, got {}", type_name(other)),
-                    ));
-                }
+                Some(_) => return Ok(None),
             }
         }
         Ok(None)
@@ -236,6 +224,33 @@ impl Reader<'_> {
                 format!("must be a number, got {}", type_name(other)),
             )),
         }
+    }
+}
+
+/// Kayenta's `MapUtils.get(data, path...)`: walks objects by key; through an array it maps
+/// over the elements and flattens; `None` when nothing is found (an empty path is the
+/// whole value).
+pub fn map_get(data: &Value, path: &[&str]) -> Option<Value> {
+    let Some((key, rest)) = path.split_first() else {
+        return Some(data.clone());
+    };
+    match data {
+        Value::Object(m) => match m.get(*key) {
+            None | Some(Value::Null) => None,
+            Some(v) => map_get(v, rest),
+        },
+        Value::Array(items) => {
+            let mut found = Vec::new();
+            for item in items {
+                match map_get(item, path) {
+                    Some(Value::Array(vs)) if matches!(item, Value::Array(_)) => found.extend(vs),
+                    Some(v) => found.push(v),
+                    None => {}
+                }
+            }
+            (!found.is_empty()).then_some(Value::Array(found))
+        }
+        _ => None,
     }
 }
 
@@ -384,9 +399,10 @@ mod tests {
             e.to_string(),
             "metric 'm': analysisConfigurations.canary.critical must be a boolean (true or false), got the string \"true\""
         );
-        let e = MetricSettings::from_metric(&metric(json!({"effectSize": 3})))
-            .expect_err("number effectSize");
-        assert!(e.to_string().contains("analysisConfigurations.canary.effectSize must be an object"));
+        // Kayenta's MapUtils finds nothing under a non-object and uses the defaults.
+        let s = MetricSettings::from_metric(&metric(json!({"effectSize": 3})))
+            .expect("number effectSize is ignored");
+        assert_eq!(s.allowed_increase, 1.0);
     }
 
     #[test]
