@@ -4,34 +4,50 @@
 use crate::model::MetricStatistics;
 
 /// min, max, mean, sample std and count; all zero for an empty array (Kayenta's summary).
+///
+/// Sums run over the values in ascending order, so the result does not depend on the
+/// order of the series (Kayenta sums in series order; the difference is in the last bits).
 pub fn summary(values: &[f64]) -> MetricStatistics {
     if values.is_empty() {
         return MetricStatistics::default();
     }
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let sorted = sorted_copy(values);
     MetricStatistics {
-        min,
-        max,
-        mean: mean(values),
-        std: sample_std(values),
+        min: sorted[0],
+        max: sorted[sorted.len() - 1],
+        mean: mean_sorted(&sorted),
+        std: sample_std_sorted(&sorted),
         count: values.len() as u64,
     }
 }
 
-/// Arithmetic mean (NaN for an empty array).
+fn sorted_copy(values: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_unstable_by(f64::total_cmp);
+    v
+}
+
+fn mean_sorted(sorted: &[f64]) -> f64 {
+    sorted.iter().sum::<f64>() / sorted.len() as f64
+}
+
+fn sample_std_sorted(sorted: &[f64]) -> f64 {
+    if sorted.len() < 2 {
+        return 0.0;
+    }
+    let m = mean_sorted(sorted);
+    let ss: f64 = sorted.iter().map(|x| (x - m) * (x - m)).sum();
+    (ss / (sorted.len() - 1) as f64).sqrt()
+}
+
+/// Arithmetic mean (NaN for an empty array), summed in ascending order.
 pub fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
+    mean_sorted(&sorted_copy(values))
 }
 
 /// Sample standard deviation (n − 1 denominator), two-pass; 0 for fewer than two values.
 pub fn sample_std(values: &[f64]) -> f64 {
-    if values.len() < 2 {
-        return 0.0;
-    }
-    let m = mean(values);
-    let ss: f64 = values.iter().map(|x| (x - m) * (x - m)).sum();
-    (ss / (values.len() - 1) as f64).sqrt()
+    sample_std_sorted(&sorted_copy(values))
 }
 
 /// Population standard deviation (n denominator), used by the k-sigma detector.
