@@ -25,7 +25,11 @@ pub struct MetricClassificationResult {
 }
 
 impl MetricClassificationResult {
-    fn simple(classification: MetricClassification, reason: Option<String>, critical: bool) -> Self {
+    fn simple(
+        classification: MetricClassification,
+        reason: Option<String>,
+        critical: bool,
+    ) -> Self {
         MetricClassificationResult {
             classification,
             reason,
@@ -114,7 +118,13 @@ impl MannWhitneyClassifier {
         }
 
         // 4. Compare.
-        let mut result = self.compare(metric_name, control, experiment, settings, constant_e && constant_c);
+        let mut result = self.compare(
+            metric_name,
+            control,
+            experiment,
+            settings,
+            constant_e && constant_c,
+        );
 
         // 5. Critical escalation.
         if settings.critical {

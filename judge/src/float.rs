@@ -176,7 +176,11 @@ mod tests {
     struct T {
         #[serde(with = "super::double")]
         a: f64,
-        #[serde(with = "super::opt_double", default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            with = "super::opt_double",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         b: Option<f64>,
         #[serde(with = "super::doubles")]
         v: Vec<f64>,

@@ -2,6 +2,7 @@
 //! (`NetflixACAJudge.scala`): find the metric config, read its settings, transform each
 //! side, describe it, classify, build the `CanaryAnalysisResult`.
 
+use crate::JudgeError;
 use crate::classifier::{MannWhitneyClassifier, MetricClassificationResult};
 use crate::model::{
     CanaryAnalysisResult, CanaryConfig, CanaryMetricConfig, MetricClassification, MetricMetadata,
@@ -10,7 +11,6 @@ use crate::model::{
 use crate::settings::{JudgeSettings, MetricSettings};
 use crate::stats::summary;
 use crate::transforms::preprocess;
-use crate::JudgeError;
 
 /// Kayenta's judge name.
 pub const NETFLIX_ACA_JUDGE: &str = "NetflixACAJudge-v1.0";
@@ -28,7 +28,8 @@ pub enum JudgeKind {
 
 impl JudgeKind {
     /// Every judge with its `/judges` visibility, default first.
-    pub const ALL: [(JudgeKind, bool); 2] = [(JudgeKind::NetflixAca, true), (JudgeKind::Dredd, false)];
+    pub const ALL: [(JudgeKind, bool); 2] =
+        [(JudgeKind::NetflixAca, true), (JudgeKind::Dredd, false)];
 
     /// The judge's name.
     pub fn name(self) -> &'static str {
@@ -62,7 +63,11 @@ pub fn judge_pairs(
     pairs: &[MetricSetPair],
     override_judge: Option<&str>,
 ) -> Result<(JudgeKind, Vec<CanaryAnalysisResult>), JudgeError> {
-    let kind = JudgeKind::resolve(override_judge.filter(|n| !n.is_empty()).or(config.judge_name()))?;
+    let kind = JudgeKind::resolve(
+        override_judge
+            .filter(|n| !n.is_empty())
+            .or(config.judge_name()),
+    )?;
     let judge_settings = JudgeSettings::from_config(config)?;
     let results = pairs
         .iter()
@@ -90,7 +95,14 @@ pub fn netflix_metric(
     let (control, _) = preprocess(&pair.values.control, &settings);
     let classifier = MannWhitneyClassifier { judge };
     let outcome = classifier.classify(&pair.name, &control, &experiment, &settings);
-    Ok(build_result(metric, pair, &settings, &control, &experiment, outcome))
+    Ok(build_result(
+        metric,
+        pair,
+        &settings,
+        &control,
+        &experiment,
+        outcome,
+    ))
 }
 
 fn build_result(
@@ -101,15 +113,14 @@ fn build_result(
     experiment: &[f64],
     outcome: MetricClassificationResult,
 ) -> CanaryAnalysisResult {
-    let result_metadata = (outcome.classification != MetricClassification::Error).then(|| {
-        ResultMetadata {
+    let result_metadata =
+        (outcome.classification != MetricClassification::Error).then(|| ResultMetadata {
             ratio: outcome.deviation,
             lower_confidence: outcome.interval.map(|i| i.lower),
             upper_confidence: outcome.interval.map(|i| i.upper),
             estimate: outcome.interval.map(|i| i.estimate),
             ..Default::default()
-        }
-    });
+        });
     CanaryAnalysisResult {
         name: pair.name.clone(),
         id: pair.id.clone(),
@@ -150,7 +161,13 @@ pub fn dredd_metric(
         h.write(v.as_bytes());
         h.write(&[1]);
     }
-    for v in pair.values.control.iter().chain(&[f64::NAN]).chain(&pair.values.experiment) {
+    for v in pair
+        .values
+        .control
+        .iter()
+        .chain(&[f64::NAN])
+        .chain(&pair.values.experiment)
+    {
         h.write(&v.to_bits().to_le_bytes());
     }
     let draw = splitmix64(h.0);
@@ -174,7 +191,14 @@ pub fn dredd_metric(
         muted: false,
         ..settings
     };
-    Ok(build_result(metric, pair, &settings, &control, &experiment, outcome))
+    Ok(build_result(
+        metric,
+        pair,
+        &settings,
+        &control,
+        &experiment,
+        outcome,
+    ))
 }
 
 struct Fnv64(u64);

@@ -102,9 +102,8 @@ impl WilcoxonDiff {
         } else {
             0.0
         };
-        let sigma = ((nx * ny / 12.0)
-            * ((nx + ny + 1.0) - ties / ((nx + ny) * (nx + ny - 1.0))))
-        .sqrt();
+        let sigma =
+            ((nx * ny / 12.0) * ((nx + ny + 1.0) - ties / ((nx + ny) * (nx + ny - 1.0)))).sqrt();
         if sigma == 0.0 || sigma.is_nan() {
             return Err(MannWhitneyError::AllTied);
         }

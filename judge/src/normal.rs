@@ -7,6 +7,9 @@
 //! z: to reproduce R's interval to the last digit, z must be R's to the last bit. The
 //! coefficients are the published ones.
 
+// The coefficients are written as published, with more digits than a double holds.
+#![allow(clippy::excessive_precision)]
+
 const SPLIT1: f64 = 0.425;
 const SPLIT2: f64 = 5.0;
 const CONST1: f64 = 0.180625;

@@ -40,11 +40,19 @@ impl IqrDetector {
 
 /// `math.min` as Scala/Java define it: NaN if either is NaN.
 fn min_java(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }
 
 fn max_java(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// mean ± k·(population std), strict comparison. Kayenta tests it; its judge never uses it.

@@ -202,7 +202,10 @@ impl Reader<'_> {
             Some(other) => Err(setting_error(
                 self.metric,
                 &path.join("."),
-                format!("must be a boolean (true or false), got {}", type_name(other)),
+                format!(
+                    "must be a boolean (true or false), got {}",
+                    type_name(other)
+                ),
             )),
         }
     }
@@ -326,10 +329,12 @@ impl JudgeSettings {
         let read = |key: &str, default: f64| -> Result<f64, JudgeError> {
             match judge.judge_configurations.get(key) {
                 None | Some(Value::Null) => Ok(default),
-                Some(Value::Number(n)) => n.as_f64().ok_or_else(|| JudgeError::InvalidJudgeSetting {
-                    field: format!("judge.judgeConfigurations.{key}"),
-                    problem: format!("must be a number, got {n}"),
-                }),
+                Some(Value::Number(n)) => {
+                    n.as_f64().ok_or_else(|| JudgeError::InvalidJudgeSetting {
+                        field: format!("judge.judgeConfigurations.{key}"),
+                        problem: format!("must be a number, got {n}"),
+                    })
+                }
                 Some(other) => Err(JudgeError::InvalidJudgeSetting {
                     field: format!("judge.judgeConfigurations.{key}"),
                     problem: format!("must be a number, got {}", type_name(other)),
@@ -376,7 +381,12 @@ mod tests {
         let s = MetricSettings::from_metric(&metric(json!({"effectSize": {"measure": "cles"}})))
             .expect("settings");
         assert_eq!(
-            (s.allowed_increase, s.allowed_decrease, s.critical_increase, s.critical_decrease),
+            (
+                s.allowed_increase,
+                s.allowed_decrease,
+                s.critical_increase,
+                s.critical_decrease
+            ),
             (0.5, 0.5, 0.5, 0.5)
         );
     }
@@ -413,13 +423,20 @@ mod tests {
         .expect("config");
         assert_eq!(
             JudgeSettings::from_config(&config).expect("settings"),
-            JudgeSettings { tolerance: 0.1, conf_level: 0.95 }
+            JudgeSettings {
+                tolerance: 0.1,
+                conf_level: 0.95
+            }
         );
         let config: CanaryConfig = serde_json::from_value(json!({
             "judge": {"judgeConfigurations": {"confLevel": 98}}
         }))
         .expect("config");
         let e = JudgeSettings::from_config(&config).expect_err("98 is not a probability");
-        assert!(e.to_string().contains("judge.judgeConfigurations.confLevel"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("judge.judgeConfigurations.confLevel"),
+            "{e}"
+        );
     }
 }

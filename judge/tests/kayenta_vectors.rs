@@ -12,7 +12,7 @@ use kanary_judge::stats::{cles, cohen_d, mean_ratio, percentile, summary};
 use kanary_judge::transforms::{remove_flagged, remove_nans, replace_nans};
 use kanary_judge::{
     Direction, EffectSizeMeasure, JudgeSettings, MannWhitneyClassifier, MetricClassification,
-    MetricSettings, NanStrategy, WilcoxonDiff, map_get, mann_whitney_interval,
+    MetricSettings, NanStrategy, WilcoxonDiff, mann_whitney_interval, map_get,
     mean_inequality_classify, qnorm,
 };
 use serde_json::Value;
@@ -111,9 +111,7 @@ fn mann_whitney_suite() {
                 assert!(i.lower > i.upper);
             }
             _ => {
-                let conf = input
-                    .get("confidenceLevel")
-                    .map_or(0.95, num);
+                let conf = input.get("confidenceLevel").map_or(0.95, num);
                 let i = mann_whitney_interval(&nums(&input["x"]), &nums(&input["y"]), conf)
                     .expect("interval");
                 let ci = nums(&exp["confidenceInterval"]);
@@ -136,7 +134,12 @@ fn mann_whitney_suite() {
                     close(i.estimate, -0.499997108746072, 1e-12, "Kayenta's estimate");
                 }
                 if name.ends_with("Tie out with R Version (Large)") {
-                    close(i.estimate, -2.401945872060194e-07, 1e-15, "Kayenta's estimate");
+                    close(
+                        i.estimate,
+                        -2.401945872060194e-07,
+                        1e-15,
+                        "Kayenta's estimate",
+                    );
                 }
             }
         }
@@ -187,7 +190,8 @@ fn classifier_suite() {
             continue;
         }
         let (judge, settings) = classifier_settings(input);
-        let r = MannWhitneyClassifier { judge }.classify("metric", &control, &experiment, &settings);
+        let r =
+            MannWhitneyClassifier { judge }.classify("metric", &control, &experiment, &settings);
         assert_eq!(r.classification.as_str(), expected_label, "{name}");
         if let Some(c) = exp.get("critical") {
             assert_eq!(r.critical, c.as_bool().expect("bool"), "{name}: critical");
@@ -200,7 +204,12 @@ fn classifier_suite() {
             close(i.lower, num(&d["mw_lowerConfidence"]), EPS_PORT, name);
             close(i.upper, num(&d["mw_upperConfidence"]), EPS_PORT, name);
             close(i.estimate, num(&d["hodgesLehmannEstimate"]), EPS_PORT, name);
-            close(r.effect_size.expect("effect"), num(&d["effectSize"]), EPS_PORT, name);
+            close(
+                r.effect_size.expect("effect"),
+                num(&d["effectSize"]),
+                EPS_PORT,
+                name,
+            );
             close(r.deviation, num(&d["deviation_meanRatio"]), EPS_PORT, name);
             assert_eq!(r.critical, d["critical"].as_bool().expect("bool"), "{name}");
             derived_checked += 1;
@@ -250,12 +259,17 @@ fn statistic_suite() {
         } else if f.starts_with("percentile") {
             let values = nums(&input["values"]);
             for (key, want) in exp.as_object().expect("object") {
-                let Some(p) = key.strip_prefix('p') else { continue };
+                let Some(p) = key.strip_prefix('p') else {
+                    continue;
+                };
                 let Ok(p) = p.parse::<f64>() else { continue };
-                let tol = exp
-                    .get(&format!("{key}_abs_tolerance"))
-                    .map_or(1e-9, num);
-                close(percentile(&values, p), num(want), tol, &format!("{name} {key}"));
+                let tol = exp.get(format!("{key}_abs_tolerance")).map_or(1e-9, num);
+                close(
+                    percentile(&values, p),
+                    num(want),
+                    tol,
+                    &format!("{name} {key}"),
+                );
             }
         } else {
             let tol = exp.get("abs_tolerance").map_or(1e-12, num);
@@ -288,7 +302,10 @@ fn detector_suite() {
                 reduce_sensitivity: input["reduceSensitivity"].as_bool().expect("bool"),
             }
             .detect(&data),
-            Some("KSigmaDetector") => KSigmaDetector { k: num(&input["k"]) }.detect(&data),
+            Some("KSigmaDetector") => KSigmaDetector {
+                k: num(&input["k"]),
+            }
+            .detect(&data),
             other => panic!("{name}: unknown detector {other:?}"),
         };
         assert_eq!(got, bools(&v["expected"]["outliers"]), "{name}");
@@ -362,5 +379,10 @@ fn utils_suite_map_get() {
         "analysisConfigurations": {"canary": {"outliers": {"strategy": "remove", "outlierFactor": 42}}}
     }))
     .expect("metric");
-    assert_eq!(MetricSettings::from_metric(&metric).expect("settings").outlier_factor, 42.0);
+    assert_eq!(
+        MetricSettings::from_metric(&metric)
+            .expect("settings")
+            .outlier_factor,
+        42.0
+    );
 }

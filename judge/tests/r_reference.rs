@@ -40,21 +40,24 @@ fn agree(a: f64, b: f64, scale: f64) -> bool {
 
 #[test]
 fn interval_equals_r_and_estimate_equals_kayentas() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/r/wilcox_reference.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/r/wilcox_reference.json"
+    );
     let text = std::fs::read_to_string(path).expect("reference file");
     let reference: Reference = serde_json::from_str(&text).expect("reference JSON");
-    assert!(reference.cases.len() >= 40, "{} cases", reference.cases.len());
+    assert!(
+        reference.cases.len() >= 40,
+        "{} cases",
+        reference.cases.len()
+    );
     let mut failures = Vec::new();
     let mut bit_identical = 0;
     for c in &reference.cases {
         let i = mann_whitney_interval(&c.x, &c.y, c.conf_level)
             .unwrap_or_else(|e| panic!("{}: {e}", c.name));
         // Scale: the width of the search range, since the tolerances are absolute there.
-        let range = c
-            .x
-            .iter()
-            .chain(&c.y)
-            .fold(0.0f64, |m, v| m.max(v.abs()));
+        let range = c.x.iter().chain(&c.y).fold(0.0f64, |m, v| m.max(v.abs()));
         let ok = agree(i.lower, c.ci[0], range)
             && agree(i.upper, c.ci[1], range)
             && agree(i.estimate, c.kayenta_estimate, range);
@@ -69,7 +72,10 @@ fn interval_equals_r_and_estimate_equals_kayentas() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    eprintln!("{bit_identical}/{} cases bit-identical to R", reference.cases.len());
+    eprintln!(
+        "{bit_identical}/{} cases bit-identical to R",
+        reference.cases.len()
+    );
 }
 
 /// R's estimate drops the continuity correction, Kayenta's keeps it: they differ in small

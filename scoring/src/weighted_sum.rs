@@ -91,7 +91,10 @@ pub fn weighted_sum_score(
             reason: Some(format!("Canary Failed: {reason}")),
         };
     }
-    let nodata = results.iter().filter(|r| r.classification == Nodata).count();
+    let nodata = results
+        .iter()
+        .filter(|r| r.classification == Nodata)
+        .count();
     // 0/0 is NaN and the comparison false, as in Kayenta.
     if 100.0 * nodata as f64 / results.len() as f64 >= NODATA_THRESHOLD {
         return ScoreBreakdown {

@@ -6,7 +6,12 @@ use kanary_scoring::{SummaryClassification, score, weighted_sum_score};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-fn result(name: &str, class: MetricClassification, groups: &[&str], critical: bool) -> CanaryAnalysisResult {
+fn result(
+    name: &str,
+    class: MetricClassification,
+    groups: &[&str],
+    critical: bool,
+) -> CanaryAnalysisResult {
     CanaryAnalysisResult {
         name: name.to_string(),
         id: None,
@@ -28,7 +33,10 @@ fn parse_class(s: &str) -> MetricClassification {
 
 #[test]
 fn scorer_suite() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/kayenta_vectors/scorer.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/kayenta_vectors/scorer.json"
+    );
     let vectors: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(path).expect("file")).expect("json");
     assert_eq!(vectors.len(), 13);
@@ -59,9 +67,17 @@ fn scorer_suite() {
         let refs: Vec<&CanaryAnalysisResult> = results.iter().collect();
         let b = weighted_sum_score(&refs, &weights);
         let exp = &v["expected"];
-        assert_eq!(b.summary_score, exp["summaryScore"].as_f64().expect("score"), "{name}");
+        assert_eq!(
+            b.summary_score,
+            exp["summaryScore"].as_f64().expect("score"),
+            "{name}"
+        );
         if let Some(n) = exp.get("numGroupScores") {
-            assert_eq!(b.group_scores.len() as u64, n.as_u64().expect("n"), "{name}");
+            assert_eq!(
+                b.group_scores.len() as u64,
+                n.as_u64().expect("n"),
+                "{name}"
+            );
         }
         if let Some(gs) = exp.get("groupScores") {
             for g in gs.as_array().expect("groups") {
@@ -93,7 +109,12 @@ fn muted_results_are_kept_but_not_scored() {
     let mut muted = result("bad", High, &["g"], true);
     muted.muted = true;
     let results = vec![result("good", Pass, &["g"], false), muted];
-    let r = score("NetflixACAJudge-v1.0", results, &BTreeMap::new(), ScoreThresholds::default());
+    let r = score(
+        "NetflixACAJudge-v1.0",
+        results,
+        &BTreeMap::new(),
+        ScoreThresholds::default(),
+    );
     assert_eq!(r.results.len(), 2);
     assert_eq!(r.score.score, 100.0);
     assert_eq!(r.score.classification, SummaryClassification::Pass);
@@ -122,15 +143,24 @@ fn half_nodata_forces_zero_and_nodata_fail_metric_does_not_count_there() {
     use MetricClassification::*;
     let r = score(
         "j",
-        vec![result("a", Pass, &["g"], false), result("b", Nodata, &["h"], false)],
+        vec![
+            result("a", Pass, &["g"], false),
+            result("b", Nodata, &["h"], false),
+        ],
         &BTreeMap::new(),
         ScoreThresholds::default(),
     );
     assert_eq!(r.score.score, 0.0);
-    assert_eq!(r.score.classification_reason, "Canary Failed: 50% or more metrics returned NODATA");
+    assert_eq!(
+        r.score.classification_reason,
+        "Canary Failed: 50% or more metrics returned NODATA"
+    );
     let r = score(
         "j",
-        vec![result("a", Pass, &["g"], false), result("b", NodataFailMetric, &["g"], false)],
+        vec![
+            result("a", Pass, &["g"], false),
+            result("b", NodataFailMetric, &["g"], false),
+        ],
         &BTreeMap::new(),
         ScoreThresholds::default(),
     );
@@ -140,17 +170,35 @@ fn half_nodata_forces_zero_and_nodata_fail_metric_does_not_count_there() {
 #[test]
 fn thresholds_decide_and_equal_marginal_is_marginal() {
     use MetricClassification::*;
-    let t = ScoreThresholds { pass: 90.0, marginal: 50.0 };
+    let t = ScoreThresholds {
+        pass: 90.0,
+        marginal: 50.0,
+    };
     let two = |a, b| vec![result("a", a, &["g"], false), result("b", b, &["g"], false)];
-    assert_eq!(score("j", two(Pass, High), &BTreeMap::new(), t).score.classification, SummaryClassification::Marginal);
-    assert_eq!(score("j", two(Pass, Pass), &BTreeMap::new(), t).score.classification, SummaryClassification::Pass);
-    assert_eq!(score("j", two(Low, High), &BTreeMap::new(), t).score.classification, SummaryClassification::Fail);
+    assert_eq!(
+        score("j", two(Pass, High), &BTreeMap::new(), t)
+            .score
+            .classification,
+        SummaryClassification::Marginal
+    );
+    assert_eq!(
+        score("j", two(Pass, Pass), &BTreeMap::new(), t)
+            .score
+            .classification,
+        SummaryClassification::Pass
+    );
+    assert_eq!(
+        score("j", two(Low, High), &BTreeMap::new(), t)
+            .score
+            .classification,
+        SummaryClassification::Fail
+    );
 }
 
 #[test]
 fn unweighted_groups_share_the_remainder_and_weights_are_not_normalised() {
     use MetricClassification::*;
-    let results = vec![
+    let results = [
         result("a", Pass, &["w"], false),
         result("b", Pass, &["u1"], false),
         result("c", High, &["u2"], false),

@@ -23,31 +23,44 @@ fn results() -> impl Strategy<Value = Vec<CanaryAnalysisResult>> {
     .prop_map(|v| {
         v.into_iter()
             .enumerate()
-            .map(|(i, (class, groups, critical, muted))| CanaryAnalysisResult {
-                name: format!("m{i}"),
-                id: None,
-                tags: BTreeMap::new(),
-                classification: class,
-                classification_reason: Some(format!("m{i} was classified as {class}")),
-                groups: groups.into_iter().map(String::from).collect(),
-                experiment_metadata: Default::default(),
-                control_metadata: Default::default(),
-                result_metadata: None,
-                // Only High/Low/Nodata can be critical in the judge.
-                critical: critical
-                    && matches!(class, MetricClassification::High | MetricClassification::Low | MetricClassification::Nodata),
-                muted,
-            })
+            .map(
+                |(i, (class, groups, critical, muted))| CanaryAnalysisResult {
+                    name: format!("m{i}"),
+                    id: None,
+                    tags: BTreeMap::new(),
+                    classification: class,
+                    classification_reason: Some(format!("m{i} was classified as {class}")),
+                    groups: groups.into_iter().map(String::from).collect(),
+                    experiment_metadata: Default::default(),
+                    control_metadata: Default::default(),
+                    result_metadata: None,
+                    // Only High/Low/Nodata can be critical in the judge.
+                    critical: critical
+                        && matches!(
+                            class,
+                            MetricClassification::High
+                                | MetricClassification::Low
+                                | MetricClassification::Nodata
+                        ),
+                    muted,
+                },
+            )
             .collect()
     })
 }
 
 /// Non-negative weights for some of the groups, summing to at most 100.
 fn weights() -> impl Strategy<Value = BTreeMap<String, f64>> {
-    prop::collection::vec((prop::sample::select(vec!["a", "b", "c", "e"]), 0.0f64..1.0), 0..4).prop_map(|v| {
+    prop::collection::vec(
+        (prop::sample::select(vec!["a", "b", "c", "e"]), 0.0f64..1.0),
+        0..4,
+    )
+    .prop_map(|v| {
         let total: f64 = v.iter().map(|(_, w)| w).sum();
         let scale = if total > 1.0 { 100.0 / total } else { 100.0 };
-        v.into_iter().map(|(g, w)| (g.to_string(), w * scale * 0.999_999)).collect()
+        v.into_iter()
+            .map(|(g, w)| (g.to_string(), w * scale * 0.999_999))
+            .collect()
     })
 }
 

@@ -66,7 +66,9 @@ impl CanaryConfig {
 
     /// The metric config with this name (the first one, as Kayenta's lookup).
     pub fn metric(&self, name: &str) -> Option<&CanaryMetricConfig> {
-        self.metrics.iter().find(|m| m.name.as_deref() == Some(name))
+        self.metrics
+            .iter()
+            .find(|m| m.name.as_deref() == Some(name))
     }
 
     /// `classifier.groupWeights`, empty when absent.
