@@ -53,6 +53,8 @@ pub struct WilcoxonDiff {
     y: Vec<f64>,
     nx: f64,
     ny: f64,
+    /// Σ (t³ − t) over the tie groups of y alone.
+    y_ties: u128,
 }
 
 impl WilcoxonDiff {
@@ -73,8 +75,28 @@ impl WilcoxonDiff {
         let mut y = y.to_vec();
         x.sort_unstable_by(f64::total_cmp);
         y.sort_unstable_by(f64::total_cmp);
+        Ok(WilcoxonDiff::from_sorted(x, y))
+    }
+
+    fn from_sorted(x: Vec<f64>, y: Vec<f64>) -> WilcoxonDiff {
+        let mut y_ties = 0u128;
+        let mut k = 0;
+        while k < y.len() {
+            let start = k;
+            while k < y.len() && y[k] == y[start] {
+                k += 1;
+            }
+            let t = (k - start) as u128;
+            y_ties += t * t * t - t;
+        }
         let (nx, ny) = (x.len() as f64, y.len() as f64);
-        Ok(WilcoxonDiff { x, y, nx, ny })
+        WilcoxonDiff {
+            x,
+            y,
+            nx,
+            ny,
+            y_ties,
+        }
     }
 
     /// `(muMin, muMax) = (min x − max y, max x − min y)`: the search range.
@@ -111,42 +133,43 @@ impl WilcoxonDiff {
     }
 
     /// One merge pass over `x − d` and `y`: the rank sum of the `x` part (average ranks for
-    /// ties) and `Σ (t³ − t)` over tie groups, summed in ascending order of value as R's
-    /// `table()` orders them.
+    /// ties) and `Σ (t³ − t)` over tie groups.
+    ///
+    /// Both sums are kept in exact integers (twice the rank sum, since average ranks are
+    /// half-integers) and rounded to a double once at the end. R sums the same exact terms
+    /// in long double and rounds once, so the results are R's.
     fn merge_ranks(&self, d: f64) -> (f64, f64) {
-        let (x, y) = (&self.x, &self.y);
+        let (x, y) = (&self.x[..], &self.y[..]);
         let (nx, ny) = (x.len(), y.len());
         let (mut i, mut j) = (0usize, 0usize);
-        let mut below = 0usize;
-        let mut rank_sum = 0.0f64;
-        let mut ties = 0.0f64;
-        while i < nx || j < ny {
-            let v = if i < nx && j < ny {
-                let a = x[i] - d;
-                if a <= y[j] { a } else { y[j] }
-            } else if i < nx {
-                x[i] - d
-            } else {
-                y[j]
-            };
-            let start_i = i;
+        let mut twice_rank_sum: u128 = 0;
+        // Start from the ties among y alone; each x group adjusts the y group it meets.
+        let mut ties: u128 = self.y_ties;
+        while i < nx {
+            let v = x[i] - d;
+            // Every y below v ranks below this x group.
+            while j < ny && y[j] < v {
+                j += 1;
+            }
+            let (start_i, start_j) = (i, j);
+            i += 1;
             while i < nx && x[i] - d == v {
                 i += 1;
             }
-            let start_j = j;
             while j < ny && y[j] == v {
                 j += 1;
             }
-            let cx = i - start_i;
-            let t = cx + (j - start_j);
-            // Ranks below+1 ..= below+t share their average.
-            let avg = below as f64 + (t as f64 + 1.0) / 2.0;
-            rank_sum += cx as f64 * avg;
-            let tf = t as f64;
-            ties += tf * tf * tf - tf;
-            below += t;
+            let a = (i - start_i) as u128;
+            let b = (j - start_j) as u128;
+            let below = (start_i + start_j) as u128;
+            let t = a + b;
+            // Ranks below+1 ..= below+t share their average (2·below + t + 1) / 2.
+            twice_rank_sum += a * (2 * below + t + 1);
+            if t > 1 {
+                ties = ties + (t * t * t - t) - (b * b * b - b);
+            }
         }
-        (rank_sum, ties)
+        (twice_rank_sum as f64 / 2.0, ties as f64)
     }
 
     /// The interval at `conf_level` and Kayenta's estimate.
@@ -205,13 +228,9 @@ impl WilcoxonDiff {
 
 /// Rank sum of `a` in the pool of sorted `a` and sorted `b`, average ranks for ties.
 pub(crate) fn rank_sum_sorted(a: &[f64], b: &[f64]) -> f64 {
-    let w = WilcoxonDiff {
-        x: a.to_vec(),
-        y: b.to_vec(),
-        nx: a.len() as f64,
-        ny: b.len() as f64,
-    };
-    w.merge_ranks(0.0).0
+    WilcoxonDiff::from_sorted(a.to_vec(), b.to_vec())
+        .merge_ranks(0.0)
+        .0
 }
 
 #[cfg(test)]
