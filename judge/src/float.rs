@@ -83,7 +83,7 @@ pub mod double {
 pub mod opt_double {
     use super::*;
 
-    /// Writes `Some` as [`double`](super::double) does; `None` as `null`.
+    /// Writes `Some` as [`double`] does; `None` as `null`.
     pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(v) => write_double(*v, s),

@@ -1,0 +1,5 @@
+//! One module per subcommand: read the input, call the pure crates, print.
+
+pub(crate) mod judge;
+pub(crate) mod thresholds;
+pub(crate) mod validate;

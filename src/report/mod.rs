@@ -1,0 +1,6 @@
+//! Rendering results for people.
+
+pub(crate) mod number;
+pub(crate) mod style;
+pub(crate) mod table;
+pub(crate) mod text;
