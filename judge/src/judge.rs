@@ -90,9 +90,7 @@ pub fn netflix_metric(
     pair: &MetricSetPair,
     judge: JudgeSettings,
 ) -> Result<CanaryAnalysisResult, JudgeError> {
-    let settings = MetricSettings::from_metric(metric)?;
-    let (experiment, _) = preprocess(&pair.values.experiment, &settings);
-    let (control, _) = preprocess(&pair.values.control, &settings);
+    let (settings, control, experiment) = prepare(metric, pair)?;
     let classifier = MannWhitneyClassifier { judge };
     let outcome = classifier.classify(&pair.name, &control, &experiment, &settings);
     Ok(build_result(
@@ -103,6 +101,17 @@ pub fn netflix_metric(
         &experiment,
         outcome,
     ))
+}
+
+/// A metric's settings and both sides after the NaN and outlier transforms.
+fn prepare(
+    metric: &CanaryMetricConfig,
+    pair: &MetricSetPair,
+) -> Result<(MetricSettings, Vec<f64>, Vec<f64>), JudgeError> {
+    let settings = MetricSettings::from_metric(metric)?;
+    let (control, _) = preprocess(&pair.values.control, &settings);
+    let (experiment, _) = preprocess(&pair.values.experiment, &settings);
+    Ok((settings, control, experiment))
 }
 
 fn build_result(
@@ -150,9 +159,7 @@ pub fn dredd_metric(
     metric: &CanaryMetricConfig,
     pair: &MetricSetPair,
 ) -> Result<CanaryAnalysisResult, JudgeError> {
-    let settings = MetricSettings::from_metric(metric)?;
-    let (experiment, _) = preprocess(&pair.values.experiment, &settings);
-    let (control, _) = preprocess(&pair.values.control, &settings);
+    let (settings, control, experiment) = prepare(metric, pair)?;
     let mut h = Fnv64::default();
     h.write(pair.name.as_bytes());
     for (k, v) in &pair.tags {

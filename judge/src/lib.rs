@@ -53,5 +53,6 @@ pub use judge::{
 pub use mann_whitney::{MannWhitneyInterval, WilcoxonDiff, mann_whitney_interval, qnorm};
 pub use model::*;
 pub use settings::{
-    Direction, EffectSizeMeasure, JudgeSettings, MetricSettings, NanStrategy, map_get,
+    Direction, EffectSizeMeasure, JudgeSettings, MetricSettings, NanStrategy, describe_json,
+    map_get,
 };

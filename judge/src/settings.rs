@@ -190,7 +190,7 @@ impl Reader<'_> {
             Some(other) => Err(setting_error(
                 self.metric,
                 &path.join("."),
-                format!("must be a string, got {}", type_name(other)),
+                format!("must be a string, got {}", describe_json(other)),
             )),
         }
     }
@@ -204,7 +204,7 @@ impl Reader<'_> {
                 &path.join("."),
                 format!(
                     "must be a boolean (true or false), got {}",
-                    type_name(other)
+                    describe_json(other)
                 ),
             )),
         }
@@ -224,7 +224,7 @@ impl Reader<'_> {
             Some(other) => Err(setting_error(
                 self.metric,
                 &path.join("."),
-                format!("must be a number, got {}", type_name(other)),
+                format!("must be a number, got {}", describe_json(other)),
             )),
         }
     }
@@ -257,12 +257,13 @@ pub fn map_get(data: &Value, path: &[&str]) -> Option<Value> {
     }
 }
 
-pub(crate) fn type_name(v: &Value) -> String {
+/// Describes a JSON value for an error message: `the string "x"`, `the number 3`, `an array`.
+pub fn describe_json(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string {s:?}"),
+        Value::String(s) => format!("the string {}", Value::String(s.clone())),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
     }
@@ -337,7 +338,7 @@ impl JudgeSettings {
                 }
                 Some(other) => Err(JudgeError::InvalidJudgeSetting {
                     field: format!("judge.judgeConfigurations.{key}"),
-                    problem: format!("must be a number, got {}", type_name(other)),
+                    problem: format!("must be a number, got {}", describe_json(other)),
                 }),
             }
         };

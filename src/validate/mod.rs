@@ -56,17 +56,7 @@ pub(crate) fn check(text: &str) -> Vec<Problem> {
     c.problems
 }
 
-/// `the string "x"`, `the number 5`, `an array`, ... for messages.
-pub(crate) fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string {}", Value::String(s.clone())),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
+pub(crate) use kanary_judge::describe_json as describe;
 
 /// Collects problems; typed accessors report wrong types and return `None` for them.
 #[derive(Debug, Default)]
