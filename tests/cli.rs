@@ -634,7 +634,7 @@ fn validate_reports_every_problem_with_its_path() {
     );
     has(
         "$.metrics[2].analysisConfigurations.canary.outliers.outlierFactor",
-        "must be > 0, got 0",
+        "must be greater than zero, got 0",
     );
     has(
         "$.metrics[2].scopeName",

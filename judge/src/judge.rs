@@ -68,7 +68,11 @@ pub fn judge_pairs(
             .filter(|n| !n.is_empty())
             .or(config.judge_name()),
     )?;
-    let judge_settings = JudgeSettings::from_config(config)?;
+    // Only Kayenta's Mann-Whitney judge reads tolerance and confLevel.
+    let judge_settings = match kind {
+        JudgeKind::NetflixAca => JudgeSettings::from_config(config)?,
+        JudgeKind::Dredd => JudgeSettings::default(),
+    };
     let results = pairs
         .iter()
         .map(|pair| {

@@ -141,7 +141,17 @@ impl MetricSettings {
                 .string(&["nanStrategy"])?
                 .map_or(NanStrategy::Remove, |s| NanStrategy::parse(&s)),
             remove_outliers: r.string(&["outliers", "strategy"])?.as_deref() == Some("remove"),
-            outlier_factor: r.number(&["outliers", "outlierFactor"])?.unwrap_or(3.0),
+            outlier_factor: match r.number(&["outliers", "outlierFactor"])?.unwrap_or(3.0) {
+                // IQRDetector: require(factor > 0.0); Kayenta's judge stage fails.
+                f if f > 0.0 => f,
+                f => {
+                    return Err(setting_error(
+                        metric,
+                        "outliers.outlierFactor",
+                        format!("must be greater than zero, got {f}"),
+                    ));
+                }
+            },
             critical: r.boolean(&["critical"])?.unwrap_or(false),
             must_have_data: r.boolean(&["mustHaveData"])?.unwrap_or(false),
             muted: r.boolean(&["muted"])?.unwrap_or(false),
@@ -183,16 +193,13 @@ impl Reader<'_> {
         Ok(None)
     }
 
+    /// Kayenta's `getAsStringWithDefault` calls `toString` on whatever it finds, so a
+    /// number or boolean is read as its text (and then parses to the default choice).
     fn string(&self, path: &[&str]) -> Result<Option<String>, JudgeError> {
-        match self.get(path)? {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(setting_error(
-                self.metric,
-                &path.join("."),
-                format!("must be a string, got {}", describe_json(other)),
-            )),
-        }
+        Ok(self.get(path)?.map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
     }
 
     fn boolean(&self, path: &[&str]) -> Result<Option<bool>, JudgeError> {
@@ -301,12 +308,17 @@ impl Default for JudgeSettings {
 }
 
 impl JudgeSettings {
-    /// Builds settings, checking `tolerance >= 0` and `0 < confLevel < 1`.
+    /// Builds settings, checking `0 <= tolerance < 1` and `0 < confLevel < 1`.
+    ///
+    /// A tolerance of 1 or more makes High and Low impossible (the interval's lower end
+    /// cannot exceed its own estimate), so every metric would pass: refused.
     pub fn new(tolerance: f64, conf_level: f64) -> Result<JudgeSettings, JudgeError> {
-        if !(tolerance.is_finite() && tolerance >= 0.0) {
+        if !(tolerance.is_finite() && (0.0..1.0).contains(&tolerance)) {
             return Err(JudgeError::InvalidJudgeSetting {
                 field: "judge.judgeConfigurations.tolerance".into(),
-                problem: format!("must be a finite number >= 0, got {tolerance}"),
+                problem: format!(
+                    "must be at least 0 and below 1 (a fraction of the estimate, Kayenta's is 0.25), got {tolerance}"
+                ),
             });
         }
         if !(conf_level > 0.0 && conf_level < 1.0) {
@@ -404,6 +416,18 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_field() {
+        let s = MetricSettings::from_metric(&metric(json!({"direction": 1})))
+            .expect("Kayenta reads a number as its text");
+        assert_eq!(s.direction, Direction::Either);
+        let e = MetricSettings::from_metric(&metric(
+            json!({"outliers": {"strategy": "remove", "outlierFactor": 0}}),
+        ))
+        .expect_err("factor 0");
+        assert!(
+            e.to_string()
+                .contains("outlierFactor must be greater than zero"),
+            "{e}"
+        );
         let e = MetricSettings::from_metric(&metric(json!({"critical": "true"})))
             .expect_err("string critical");
         assert_eq!(

@@ -5,8 +5,10 @@ use crate::model::MetricStatistics;
 
 /// min, max, mean, sample std and count; all zero for an empty array (Kayenta's summary).
 ///
-/// Sums run over the values in ascending order, so the result does not depend on the
-/// order of the series (Kayenta sums in series order; the difference is in the last bits).
+/// The mean and variance are Commons Math's corrected two-pass formulas (as Kayenta's
+/// `StatUtils.mean`), run over the values in ascending order so that the result does not
+/// depend on the order of the series (Kayenta runs them in series order; the corrected
+/// formulas make the two agree except in rare last-bit cases).
 pub fn summary(values: &[f64]) -> MetricStatistics {
     if values.is_empty() {
         return MetricStatistics::default();
@@ -27,17 +29,33 @@ fn sorted_copy(values: &[f64]) -> Vec<f64> {
     v
 }
 
+/// Commons Math `Mean` (`StatUtils.mean`, which Kayenta's `meanRatio` calls): the sum over
+/// n, then a correction pass `xbar + Σ(x − xbar) / n`.
 fn mean_sorted(sorted: &[f64]) -> f64 {
-    sorted.iter().sum::<f64>() / sorted.len() as f64
+    let n = sorted.len() as f64;
+    let xbar = sorted.iter().sum::<f64>() / n;
+    if !xbar.is_finite() {
+        return xbar;
+    }
+    let correction: f64 = sorted.iter().map(|x| x - xbar).sum();
+    xbar + correction / n
 }
 
+/// Commons Math `Variance` (bias-corrected, two-pass with correction):
+/// `(Σ(x − m)² − (Σ(x − m))² / n) / (n − 1)`, then the square root.
 fn sample_std_sorted(sorted: &[f64]) -> f64 {
     if sorted.len() < 2 {
         return 0.0;
     }
     let m = mean_sorted(sorted);
-    let ss: f64 = sorted.iter().map(|x| (x - m) * (x - m)).sum();
-    (ss / (sorted.len() - 1) as f64).sqrt()
+    let (mut accum, mut dev_sum) = (0.0f64, 0.0f64);
+    for x in sorted {
+        let dev = x - m;
+        accum += dev * dev;
+        dev_sum += dev;
+    }
+    let n = sorted.len() as f64;
+    ((accum - dev_sum * dev_sum / n) / (n - 1.0)).sqrt()
 }
 
 /// Arithmetic mean (NaN for an empty array), summed in ascending order.
@@ -64,7 +82,7 @@ pub fn population_std(values: &[f64]) -> f64 {
 /// (linear interpolation between order statistics). NaN for empty data.
 pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
-    if n == 0 {
+    if n == 0 || p.is_nan() {
         return f64::NAN;
     }
     // Commons Math Percentile.EstimationType.R_7: pos = 1 + (n − 1)·p/100, 1-based.

@@ -139,12 +139,25 @@ fn judge_configurations_are_honoured() {
         "a higher level widens the interval"
     );
     let wide_band = judge_with(
-        json!({"judgeConfigurations": {"tolerance": 5.0}}),
+        json!({"judgeConfigurations": {"tolerance": 0.99}}),
         json!({}),
         control,
         experiment,
     );
     assert_eq!(wide_band.classification, MetricClassification::Pass);
+    // A tolerance of 1 or more could never flag anything: refused, with the field named.
+    let config: CanaryConfig = serde_json::from_value(json!({
+        "judge": {"judgeConfigurations": {"tolerance": 25}}, "metrics": [{"name": "m"}]
+    }))
+    .expect("config");
+    let e = judge_pairs(&config, &[], None).expect_err("tolerance 25");
+    assert!(
+        e.to_string()
+            .starts_with("judge.judgeConfigurations.tolerance"),
+        "{e}"
+    );
+    // dredd ignores them.
+    assert!(judge_pairs(&config, &[], Some("dredd-v1.0")).is_ok());
     assert_eq!(
         JudgeSettings::default(),
         JudgeSettings {

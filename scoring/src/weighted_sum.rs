@@ -30,6 +30,10 @@ pub struct ScoreBreakdown {
 
 /// Scores results (already without muted ones) with group weights.
 ///
+/// The arithmetic follows `WeightedSumScorer.scala` operation for operation
+/// (`(pass / total) * 100`, `score * (weight / 100)`), since the last bits decide the
+/// half-up rounding of the summary.
+///
 /// Per group, Pass / (Pass + High + Low + NodataFailMetric) × 100, Nodata and Error not
 /// counted. Groups without a weight share `100 − Σ weights` equally (weights of groups
 /// absent from the results count in the sum; nothing is normalised). A group with nothing
@@ -73,7 +77,7 @@ pub fn weighted_sum_score(
             } else {
                 GroupTally {
                     name: name.clone(),
-                    score: 100.0 * pass as f64 / total as f64,
+                    score: (pass as f64 / total as f64) * 100.0,
                     no_data: false,
                 }
             }
@@ -119,7 +123,7 @@ pub fn weighted_sum_score(
         .map(|g| {
             let weight = group_weights.get(&g.name).copied().unwrap_or(share);
             let effective = if g.no_data { 100.0 } else { g.score };
-            effective * weight / 100.0
+            effective * (weight / 100.0)
         })
         .sum();
     ScoreBreakdown {
@@ -170,7 +174,8 @@ pub fn round_half_up_2(x: f64) -> f64 {
         .chain(digits[n - 2..].iter().map(|d| char::from(b'0' + d)))
         .collect();
     let v: f64 = text.parse().unwrap_or(x.abs());
-    if x < 0.0 { -v } else { v }
+    // Commons Math returns +0.0 for a negative value that rounds to zero.
+    if x < 0.0 && v != 0.0 { -v } else { v }
 }
 
 #[cfg(test)]

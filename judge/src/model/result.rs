@@ -50,18 +50,19 @@ impl fmt::Display for MetricClassification {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricStatistics {
     /// Smallest value (0 when empty).
-    #[serde(with = "float::double")]
+    #[serde(default, with = "float::double")]
     pub min: f64,
     /// Largest value (0 when empty).
-    #[serde(with = "float::double")]
+    #[serde(default, with = "float::double")]
     pub max: f64,
     /// Arithmetic mean (0 when empty).
-    #[serde(with = "float::double")]
+    #[serde(default, with = "float::double")]
     pub mean: f64,
     /// Sample standard deviation, n − 1 denominator (0 for fewer than two values).
-    #[serde(with = "float::double")]
+    #[serde(default, with = "float::double")]
     pub std: f64,
     /// Number of values after the transforms.
+    #[serde(default)]
     pub count: u64,
 }
 
@@ -80,8 +81,8 @@ pub struct MetricMetadata {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultMetadata {
-    /// mean(canary) / mean(baseline); NaN when either mean is 0.
-    #[serde(with = "float::double")]
+    /// mean(canary) / mean(baseline); NaN when either mean is 0 (or when absent on input).
+    #[serde(default = "nan", with = "float::double")]
     pub ratio: f64,
     /// Lower end of the confidence interval of the shift canary − baseline.
     #[serde(
@@ -107,6 +108,10 @@ pub struct ResultMetadata {
     /// Anything else a judge adds, kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// One metric's result (`CanaryAnalysisResult.java`).
