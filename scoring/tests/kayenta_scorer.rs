@@ -219,3 +219,28 @@ fn no_results_score_zero() {
     assert_eq!(b.summary_score, 0.0);
     assert_eq!(b.reason, None);
 }
+
+/// The summary's last bits decide the half-up rounding, so the arithmetic follows
+/// `WeightedSumScorer` operation for operation: (1/8)·100 = 12.5, 12.5 · (29/100) =
+/// 3.6249999999999996, which rounds to 3.62 (100·1/8·29/100 would give 3.625 → 3.63).
+#[test]
+fn summary_arithmetic_is_kayentas_operation_order() {
+    use MetricClassification::*;
+    let mut results = vec![result("p", Pass, &["g"], false)];
+    for i in 0..7 {
+        results.push(result(&format!("h{i}"), High, &["g"], false));
+    }
+    let refs: Vec<&CanaryAnalysisResult> = results.iter().collect();
+    let weights = BTreeMap::from([("g".to_string(), 29.0)]);
+    assert_eq!(weighted_sum_score(&refs, &weights).summary_score, 3.62);
+    // Group scores are written unrounded, as Kayenta computes them.
+    let three = [
+        result("a", Pass, &["g"], false),
+        result("b", High, &["g"], false),
+        result("c", Low, &["g"], false),
+    ];
+    let refs: Vec<&CanaryAnalysisResult> = three.iter().collect();
+    let b = weighted_sum_score(&refs, &BTreeMap::new());
+    assert_eq!(b.group_scores[0].score, 33.33333333333333);
+    assert_eq!(b.summary_score, 33.33);
+}
