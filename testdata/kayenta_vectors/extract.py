@@ -25,6 +25,21 @@ SUITES = {
     "detector.json": "DetectorSuite",
     "transform.json": "TransformSuite",
     "utils.json": "UtilsSuite",
+    "query_config_utils_spec.json": "QueryConfigUtilsSpec",
+    "query_config_utils_test.json": "QueryConfigUtilsTest",
+    "stackdriver_query_config_spec.json": "StackdriverCanaryMetricSetQueryConfigSpec",
+    "mixer.json": "MetricSetMixerServiceSpec",
+    "metric_set.json": "MetricSetSpec",
+    "synchronous_query_processor.json": "SynchronousQueryProcessorTest",
+    "prometheus_metrics_service.json": "PrometheusMetricsServiceSpec",
+    "prometheus_remote_service.json": "PrometheusRemoteServiceTest",
+    "datadog_metrics_service.json": "DatadogMetricsServiceSpec",
+    "datadog_time_series.json": "DatadogTimeSeriesTest",
+    "setup_and_execute_canaries_stage.json": "SetupAndExecuteCanariesStageTest",
+    "generate_canary_analysis_result_task.json": "GenerateCanaryAnalysisResultTaskTest",
+    "prometheus_standalone_canary_analysis.json": "PrometheusStandaloneCanaryAnalysisTest",
+    "canary_config_controller.json": "CanaryConfigControllerTest",
+    "canary_controller.json": "CanaryControllerTest",
 }
 
 

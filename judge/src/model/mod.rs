@@ -8,7 +8,7 @@ pub use config::{
     CanaryClassifierConfig, CanaryConfig, CanaryJudgeConfig, CanaryMetricConfig, MetricQuery,
     ScoreThresholds,
 };
-pub use metric_set::{MetricSetPair, MetricSetScope, PairValues};
+pub use metric_set::{ALIGNED_ATTRIBUTE, MetricSet, MetricSetPair, MetricSetScope, PairValues};
 pub use result::{
     CanaryAnalysisResult, MetricClassification, MetricMetadata, MetricStatistics, ResultMetadata,
 };

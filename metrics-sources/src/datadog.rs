@@ -1,0 +1,1 @@
+//! datadog (being written).

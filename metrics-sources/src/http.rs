@@ -1,0 +1,386 @@
+//! HTTP for the providers: a small transport trait (so tests can swap the network for an
+//! in-memory script on a paused clock), the reqwest transport, and Kayenta's retries.
+//!
+//! Retries follow Kayenta's `SynchronousQueryProcessor` and `kayenta.metrics.retry.*`
+//! defaults: up to 10 attempts in all, a backoff of `2^(retry−1) × 1 s` before retry
+//! `retry`, on 5xx, 408, 429 and on I/O errors. kanary adds what Kayenta leaves to Orca: a
+//! per-request timeout (30 s), an overall deadline per fetch (2 minutes, Kayenta's fetch
+//! stage timeout) and `Retry-After`, which is honoured as a lower bound on the wait.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use tokio::time::Instant;
+
+use crate::error::{Origin, SourceError, display_url};
+
+/// A boxed, sendable future (the trait objects of this crate return these).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One GET request.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// The full URL, query included.
+    pub url: Url,
+    /// Headers; secrets are marked sensitive so that `Debug` never shows them.
+    pub headers: HeaderMap,
+}
+
+impl HttpRequest {
+    /// A GET of `url` with no headers.
+    pub fn get(url: Url) -> Self {
+        Self {
+            url,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Adds a header. A value that is not a valid header value is an error naming the
+    /// header only (the value may be a secret).
+    pub fn header(mut self, name: HeaderName, value: &str, secret: bool) -> Result<Self, SourceError> {
+        let mut v = HeaderValue::from_str(value).map_err(|_| {
+            SourceError::Config(format!(
+                "the value for the HTTP header {name} contains characters that are not allowed in a header"
+            ))
+        })?;
+        v.set_sensitive(secret);
+        self.headers.insert(name, v);
+        Ok(self)
+    }
+}
+
+/// A complete response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text, lossily, at most `max` bytes (for error messages).
+    pub fn body_excerpt(&self, max: usize) -> String {
+        let end = self.body.len().min(max);
+        let mut s = String::from_utf8_lossy(&self.body[..end]).trim().to_string();
+        if self.body.len() > max {
+            s.push('…');
+        }
+        s
+    }
+}
+
+/// Why no response came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// The request timed out.
+    Timeout,
+    /// Connection refused or reset, DNS, TLS, a body cut short: anything Kayenta's OkHttp
+    /// would raise as an `IOException`.
+    Io(String),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Timeout => f.write_str("timed out"),
+            TransportError::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Sends one request and reads the whole response. Implementations do not retry.
+pub trait Transport: Send + Sync {
+    /// Sends `request`; gives up after `timeout`.
+    fn send<'a>(
+        &'a self,
+        request: &'a HttpRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpResponse, TransportError>>;
+}
+
+/// The network transport: one shared `reqwest::Client`.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    /// A transport with kanary's client settings (connect timeout 10 s, rustls).
+    pub fn new() -> Result<Self, SourceError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("kanary/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { client })
+    }
+
+    /// A transport over a client the caller built (shared connection pool, own settings).
+    pub fn with_client(client: reqwest::Client) -> Self {
+        Self { client }
+    }
+}
+
+impl Transport for ReqwestTransport {
+    fn send<'a>(
+        &'a self,
+        request: &'a HttpRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpResponse, TransportError>> {
+        Box::pin(async move {
+            let call = async {
+                let response = self
+                    .client
+                    .get(request.url.clone())
+                    .headers(request.headers.clone())
+                    .send()
+                    .await
+                    .map_err(|e| TransportError::Io(describe_reqwest(&e)))?;
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| TransportError::Io(describe_reqwest(&e)))?;
+                Ok(HttpResponse {
+                    status,
+                    headers,
+                    body: body.to_vec(),
+                })
+            };
+            match tokio::time::timeout(timeout, call).await {
+                Ok(r) => r,
+                Err(_) => Err(TransportError::Timeout),
+            }
+        })
+    }
+}
+
+/// reqwest's error as a kind and its causes, without the URL (reqwest's own text includes
+/// the URL with its query; callers add a URL without secrets).
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let mut text = String::from(if e.is_connect() {
+        "connection failed"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_body() || e.is_decode() {
+        "error reading the body"
+    } else {
+        "request failed"
+    });
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Retry settings. `Default` is Kayenta's production setting plus kanary's timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Requests in all, the first included (Kayenta: 10).
+    pub attempts: u32,
+    /// The first backoff; retry `r` waits `2^(r−1)` times this (Kayenta: 1 s).
+    pub backoff: Duration,
+    /// The longest single backoff (so a large `attempts` cannot overflow).
+    pub max_backoff: Duration,
+    /// Timeout of each request.
+    pub request_timeout: Duration,
+    /// Overall deadline of one fetch, all attempts and waits included.
+    pub deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 10,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry `retry` (1-based): `2^(retry−1) × backoff`, capped.
+    pub fn backoff_before(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.backoff
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+}
+
+/// Whether Kayenta retries this status: 5xx (`SERVER_ERROR`), 408, 429.
+pub fn is_retryable_status(status: u16) -> bool {
+    (500..600).contains(&status) || status == 408 || status == 429
+}
+
+/// `Retry-After` as a duration: delay-seconds, or an HTTP-date relative to `now`.
+pub fn retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    let delta = at.with_timezone(&chrono::Utc) - now;
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A transport with a retry policy: what each provider holds.
+#[derive(Clone)]
+pub struct HttpClient {
+    transport: Arc<dyn Transport>,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client over `transport` with `policy`.
+    pub fn new(transport: Arc<dyn Transport>, policy: RetryPolicy) -> Self {
+        Self { transport, policy }
+    }
+
+    /// A network client with the default policy.
+    pub fn reqwest() -> Result<Self, SourceError> {
+        Ok(Self::new(Arc::new(ReqwestTransport::new()?), RetryPolicy::default()))
+    }
+
+    /// The retry policy.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Starts one fetch: its requests share the overall deadline.
+    pub fn session(&self, origin: Origin) -> Session<'_> {
+        Session {
+            client: self,
+            origin,
+            deadline: Instant::now() + self.policy.deadline,
+        }
+    }
+}
+
+/// The requests of one fetch, sharing one deadline.
+pub struct Session<'a> {
+    client: &'a HttpClient,
+    origin: Origin,
+    deadline: Instant,
+}
+
+impl Session<'_> {
+    /// Who is asked.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Sends `request` with Kayenta's retries. Returns the response of the first attempt
+    /// that is not retried (any status), or the last response once the attempts are
+    /// used up; an error when no response came at all, or the deadline passed.
+    pub async fn get(&self, request: &HttpRequest) -> Result<HttpResponse, SourceError> {
+        let policy = &self.client.policy;
+        let attempts = policy.attempts.max(1);
+        let url = display_url(&request.url);
+        let mut last_failure = String::from("no attempt was made");
+        let mut last_response: Option<HttpResponse> = None;
+        for attempt in 1..=attempts {
+            let now = Instant::now();
+            if now >= self.deadline {
+                return Err(self.deadline_error(&url, attempt - 1, last_failure));
+            }
+            let budget = policy.request_timeout.min(self.deadline - now);
+            let outcome = self.client.transport.send(request, budget).await;
+            let mut server_wait = None;
+            match outcome {
+                Ok(resp) if !is_retryable_status(resp.status) => return Ok(resp),
+                Ok(resp) => {
+                    tracing::warn!(
+                        service = self.origin.service,
+                        account = %self.origin.account,
+                        url = %url,
+                        status = resp.status,
+                        attempt,
+                        "retryable HTTP status"
+                    );
+                    last_failure = format!("HTTP {}: {}", resp.status, resp.body_excerpt(200));
+                    server_wait = retry_after(&resp.headers, chrono::Utc::now());
+                    last_response = Some(resp);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        service = self.origin.service,
+                        account = %self.origin.account,
+                        url = %url,
+                        error = %e,
+                        attempt,
+                        "request failed"
+                    );
+                    last_failure = if e == TransportError::Timeout {
+                        format!("no answer within {:?}", budget)
+                    } else {
+                        e.to_string()
+                    };
+                    last_response = None;
+                }
+            }
+            if attempt == attempts {
+                break;
+            }
+            let wait = policy
+                .backoff_before(attempt)
+                .max(server_wait.unwrap_or(Duration::ZERO));
+            if Instant::now() + wait >= self.deadline {
+                // Waiting would outlast the deadline: say so now rather than sleep in vain.
+                return Err(self.deadline_error(&url, attempt, last_failure));
+            }
+            tokio::time::sleep(wait).await;
+        }
+        match last_response {
+            Some(resp) => Ok(resp),
+            None => Err(SourceError::Unreachable {
+                service: self.origin.service,
+                account: self.origin.account.clone(),
+                url,
+                attempts,
+                detail: last_failure,
+            }),
+        }
+    }
+
+    fn deadline_error(&self, url: &str, attempts: u32, detail: String) -> SourceError {
+        SourceError::Deadline {
+            service: self.origin.service,
+            account: self.origin.account.clone(),
+            url: url.to_string(),
+            deadline: self.client.policy.deadline,
+            attempts,
+            detail,
+        }
+    }
+}

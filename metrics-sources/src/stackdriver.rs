@@ -1,0 +1,1 @@
+//! stackdriver (being written).
