@@ -111,7 +111,12 @@ impl Origin {
     }
 
     /// A [`SourceError::Status`] for this origin.
-    pub fn status(&self, url: &reqwest::Url, status: u16, message: impl Into<String>) -> SourceError {
+    pub fn status(
+        &self,
+        url: &reqwest::Url,
+        status: u16,
+        message: impl Into<String>,
+    ) -> SourceError {
         SourceError::Status {
             service: self.service,
             account: self.account.clone(),

@@ -41,7 +41,12 @@ impl HttpRequest {
 
     /// Adds a header. A value that is not a valid header value is an error naming the
     /// header only (the value may be a secret).
-    pub fn header(mut self, name: HeaderName, value: &str, secret: bool) -> Result<Self, SourceError> {
+    pub fn header(
+        mut self,
+        name: HeaderName,
+        value: &str,
+        secret: bool,
+    ) -> Result<Self, SourceError> {
         let mut v = HeaderValue::from_str(value).map_err(|_| {
             SourceError::Config(format!(
                 "the value for the HTTP header {name} contains characters that are not allowed in a header"
@@ -73,7 +78,9 @@ impl HttpResponse {
     /// The body as text, lossily, at most `max` bytes (for error messages).
     pub fn body_excerpt(&self, max: usize) -> String {
         let end = self.body.len().min(max);
-        let mut s = String::from_utf8_lossy(&self.body[..end]).trim().to_string();
+        let mut s = String::from_utf8_lossy(&self.body[..end])
+            .trim()
+            .to_string();
         if self.body.len() > max {
             s.push('…');
         }
@@ -222,7 +229,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry `retry` (1-based): `2^(retry−1) × backoff`, capped.
     pub fn backoff_before(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.backoff
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
@@ -269,7 +278,10 @@ impl HttpClient {
 
     /// A network client with the default policy.
     pub fn reqwest() -> Result<Self, SourceError> {
-        Ok(Self::new(Arc::new(ReqwestTransport::new()?), RetryPolicy::default()))
+        Ok(Self::new(
+            Arc::new(ReqwestTransport::new()?),
+            RetryPolicy::default(),
+        ))
     }
 
     /// The retry policy.

@@ -13,10 +13,14 @@ use crate::SourceError;
 /// `expectedDataPoints()`.
 pub fn mix_one(control: &MetricSet, experiment: &MetricSet) -> Result<MetricSetPair, SourceError> {
     if control.name.is_empty() {
-        return Err(SourceError::Mixer("Control metric set name was not set.".into()));
+        return Err(SourceError::Mixer(
+            "Control metric set name was not set.".into(),
+        ));
     }
     if experiment.name.is_empty() {
-        return Err(SourceError::Mixer("Experiment metric set name was not set.".into()));
+        return Err(SourceError::Mixer(
+            "Experiment metric set name was not set.".into(),
+        ));
     }
     if control.name != experiment.name {
         return Err(SourceError::Mixer(format!(
@@ -81,7 +85,10 @@ pub fn mix_all(
     Ok(pairs)
 }
 
-fn mix_metric(control: &[&MetricSet], experiment: &[&MetricSet]) -> Result<Vec<MetricSetPair>, SourceError> {
+fn mix_metric(
+    control: &[&MetricSet],
+    experiment: &[&MetricSet],
+) -> Result<Vec<MetricSetPair>, SourceError> {
     let tagged = |sets: &[&MetricSet]| sets.iter().any(|s| !s.tags.is_empty());
     let (c_tagged, e_tagged) = (tagged(control), tagged(experiment));
     if c_tagged && e_tagged {
@@ -99,15 +106,16 @@ fn mix_metric(control: &[&MetricSet], experiment: &[&MetricSet]) -> Result<Vec<M
     }
     // A side whose sets carry no tags while the other side's do is a placeholder: its
     // values are dropped and it serves as the NaN template of each tagged set (Kayenta).
-    let template = |sets: &[&MetricSet], other_tagged: bool, own_tagged: bool| -> Option<MetricSet> {
-        if other_tagged && !own_tagged {
-            let mut t = sets[0].clone();
-            t.values.clear();
-            Some(t)
-        } else {
-            None
-        }
-    };
+    let template =
+        |sets: &[&MetricSet], other_tagged: bool, own_tagged: bool| -> Option<MetricSet> {
+            if other_tagged && !own_tagged {
+                let mut t = sets[0].clone();
+                t.values.clear();
+                Some(t)
+            } else {
+                None
+            }
+        };
     let c_template = template(control, e_tagged, c_tagged);
     let e_template = template(experiment, c_tagged, e_tagged);
 
@@ -119,19 +127,28 @@ fn mix_metric(control: &[&MetricSet], experiment: &[&MetricSet]) -> Result<Vec<M
         }
         m
     };
-    let c_map = if c_template.is_some() { BTreeMap::new() } else { by_tags(control) };
-    let e_map = if e_template.is_some() { BTreeMap::new() } else { by_tags(experiment) };
+    let c_map = if c_template.is_some() {
+        BTreeMap::new()
+    } else {
+        by_tags(control)
+    };
+    let e_map = if e_template.is_some() {
+        BTreeMap::new()
+    } else {
+        by_tags(experiment)
+    };
     let all_tags: BTreeSet<&BTreeMap<String, String>> = c_map.keys().chain(e_map.keys()).collect();
 
-    let fill = |template: Option<&MetricSet>, first: &MetricSet, tags: &BTreeMap<String, String>| {
-        let mut s = template.cloned().unwrap_or_else(|| {
-            let mut s = first.clone();
-            s.values.clear();
+    let fill =
+        |template: Option<&MetricSet>, first: &MetricSet, tags: &BTreeMap<String, String>| {
+            let mut s = template.cloned().unwrap_or_else(|| {
+                let mut s = first.clone();
+                s.values.clear();
+                s
+            });
+            s.tags = tags.clone();
             s
-        });
-        s.tags = tags.clone();
-        s
-    };
+        };
     let mut pairs = Vec::with_capacity(all_tags.len());
     for tags in all_tags {
         let c = match c_map.get(tags) {

@@ -37,7 +37,12 @@ fn default_step() -> i64 {
 
 impl CanaryScope {
     /// A scope over `[start, end]` at `step` seconds with no location and no parameters.
-    pub fn new(scope: impl Into<String>, start: DateTime<Utc>, end: DateTime<Utc>, step: i64) -> Self {
+    pub fn new(
+        scope: impl Into<String>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: i64,
+    ) -> Self {
         Self {
             scope: scope.into(),
             location: String::new(),
@@ -155,7 +160,8 @@ impl TimeGrid {
     /// that `expectedDataPoints()` equals `len`.
     pub fn end_ms(&self) -> i64 {
         let len = i64::try_from(self.len).unwrap_or(i64::MAX);
-        self.start_ms.saturating_add(len.saturating_mul(self.step_ms))
+        self.start_ms
+            .saturating_add(len.saturating_mul(self.step_ms))
     }
 
     /// The instant of index `k`, epoch milliseconds.
@@ -221,7 +227,13 @@ mod tests {
     #[test]
     fn place_puts_values_at_their_instants_and_nan_elsewhere() {
         let g = TimeGrid::new(1_000, 1_000, 4).expect("grid");
-        let v = g.place([(1_000, 1.0), (3_001, 3.0), (9_000, 9.0), (-5, 7.0), (4_400, 4.0)]);
+        let v = g.place([
+            (1_000, 1.0),
+            (3_001, 3.0),
+            (9_000, 9.0),
+            (-5, 7.0),
+            (4_400, 4.0),
+        ]);
         assert_eq!(v[0], 1.0);
         assert!(v[1].is_nan());
         assert_eq!(v[2], 3.0);
@@ -233,7 +245,12 @@ mod tests {
         assert!(TimeGrid::inclusive(0, 10, 0).is_err());
         assert!(TimeGrid::inclusive(10, 0, 1).is_err());
         assert!(TimeGrid::inclusive(0, 10_000_000, 1).is_err());
-        assert!(TimeGrid::new(i64::MIN, 1, 3).expect("grid").index_of(i64::MAX).is_none());
+        assert!(
+            TimeGrid::new(i64::MIN, 1, 3)
+                .expect("grid")
+                .index_of(i64::MAX)
+                .is_none()
+        );
     }
 
     #[test]

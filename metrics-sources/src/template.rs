@@ -30,7 +30,11 @@ pub fn expand_custom_filter(
     scope: &CanaryScope,
     base_attributes: &[&str],
 ) -> Result<Option<String>, SourceError> {
-    if query.custom_filter.as_deref().is_some_and(|f| !f.is_empty()) {
+    if query
+        .custom_filter
+        .as_deref()
+        .is_some_and(|f| !f.is_empty())
+    {
         return Err(SourceError::InvalidQuery(
             "CanaryMetricSetQueryConfig.customFilter is deprecated, use CanaryMetricSetQueryConfig.customInlineTemplate instead."
                 .to_string(),
@@ -238,7 +242,10 @@ mod tests {
         assert_eq!(expand("$${a} ${a}", &v), Ok("${a} 1".into()));
         assert_eq!(expand("$$${a}", &v), Ok("$${a}".into()));
         assert_eq!(expand("cost $5 {x} ${", &v), Ok("cost $5 {x} ${".into()));
-        assert_eq!(expand("${nope}", &v), Err(ExpandError::Undefined("nope".into())));
+        assert_eq!(
+            expand("${nope}", &v),
+            Err(ExpandError::Undefined("nope".into()))
+        );
         assert_eq!(expand("ü${a}ö", &v), Ok("ü1ö".into()));
     }
 
