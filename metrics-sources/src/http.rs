@@ -199,6 +199,62 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     text
 }
 
+/// Which HTTP statuses are retried: Kayenta's `kayenta.metrics.retry.series` (whole
+/// classes such as `SERVER_ERROR`) and `.statuses` (single codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryableStatuses {
+    bits: [u64; 10],
+}
+
+impl RetryableStatuses {
+    /// No status is retried.
+    pub const fn none() -> Self {
+        Self { bits: [0; 10] }
+    }
+
+    /// Kayenta's default: series `SERVER_ERROR` (5xx), statuses `REQUEST_TIMEOUT` (408)
+    /// and `TOO_MANY_REQUESTS` (429).
+    pub const fn kayenta_default() -> Self {
+        Self::none()
+            .with_series(5)
+            .with_status(408)
+            .with_status(429)
+    }
+
+    /// Adds a whole class: `series` 1..=5 for 1xx..5xx.
+    pub const fn with_series(mut self, series: u16) -> Self {
+        if series >= 1 && series <= 5 {
+            let mut code = series * 100;
+            while code < series * 100 + 100 {
+                self = self.with_status(code);
+                code += 1;
+            }
+        }
+        self
+    }
+
+    /// Adds one status code (100..=639; others are ignored).
+    pub const fn with_status(mut self, status: u16) -> Self {
+        let i = status as usize;
+        if i < 640 {
+            self.bits[i / 64] |= 1 << (i % 64);
+        }
+        self
+    }
+
+    /// Whether `status` is retried.
+    pub const fn contains(&self, status: u16) -> bool {
+        let i = status as usize;
+        i < 640 && self.bits[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+impl Default for RetryableStatuses {
+    fn default() -> Self {
+        Self::kayenta_default()
+    }
+}
+
 /// Retry settings. `Default` is Kayenta's production setting plus kanary's timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -212,6 +268,8 @@ pub struct RetryPolicy {
     pub request_timeout: Duration,
     /// Overall deadline of one fetch, all attempts and waits included.
     pub deadline: Duration,
+    /// The statuses that are retried (I/O errors and timeouts always are).
+    pub retryable: RetryableStatuses,
 }
 
 impl Default for RetryPolicy {
@@ -222,6 +280,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(300),
             request_timeout: Duration::from_secs(30),
             deadline: Duration::from_secs(120),
+            retryable: RetryableStatuses::kayenta_default(),
         }
     }
 }
@@ -239,9 +298,9 @@ impl RetryPolicy {
     }
 }
 
-/// Whether Kayenta retries this status: 5xx (`SERVER_ERROR`), 408, 429.
+/// Whether Kayenta's default policy retries this status: 5xx (`SERVER_ERROR`), 408, 429.
 pub fn is_retryable_status(status: u16) -> bool {
-    (500..600).contains(&status) || status == 408 || status == 429
+    RetryableStatuses::kayenta_default().contains(status)
 }
 
 /// `Retry-After` as a duration: delay-seconds, or an HTTP-date relative to `now`.
@@ -327,10 +386,17 @@ impl Session<'_> {
                 return Err(self.deadline_error(&url, attempt - 1, last_failure));
             }
             let budget = policy.request_timeout.min(self.deadline - now);
-            let outcome = self.client.transport.send(request, budget).await;
+            // The transport applies the timeout too; this bounds a transport that does not.
+            let outcome =
+                match tokio::time::timeout(budget, self.client.transport.send(request, budget))
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(TransportError::Timeout),
+                };
             let mut server_wait = None;
             match outcome {
-                Ok(resp) if !is_retryable_status(resp.status) => return Ok(resp),
+                Ok(resp) if !policy.retryable.contains(resp.status) => return Ok(resp),
                 Ok(resp) => {
                     tracing::warn!(
                         service = self.origin.service,

@@ -47,6 +47,6 @@ pub mod prometheus;
 pub mod stackdriver;
 
 pub use error::{Origin, SourceError, display_url};
-pub use http::{HttpClient, RetryPolicy};
+pub use http::{HttpClient, RetryPolicy, RetryableStatuses};
 pub use scope::{CanaryScope, CanaryScopePair, TimeGrid};
 pub use source::{DEFAULT_SCOPE_NAME, FetchOptions, MetricsSource, fetch_pairs};
