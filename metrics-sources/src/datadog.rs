@@ -327,7 +327,7 @@ fn series_values(series: &Value) -> Result<(TimeGrid, Vec<f64>), String> {
             .ok_or_else(|| format!(".interval is {v}, not a number of seconds"))?,
     };
     let step_ms = (interval * 1000.0).round();
-    if !(step_ms >= 1.0 && step_ms <= MAX_ABS_EPOCH_MS) {
+    if !(1.0..=MAX_ABS_EPOCH_MS).contains(&step_ms) {
         return Err(format!(
             ".interval is {interval}; it must be a positive number of seconds"
         ));
