@@ -128,6 +128,7 @@ impl ReqwestTransport {
     pub fn new() -> Result<Self, SourceError> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .redirect(same_origin_redirects())
             .user_agent(concat!("kanary/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -173,6 +174,25 @@ impl Transport for ReqwestTransport {
             }
         })
     }
+}
+
+/// Follows at most 5 redirects, and only within the same scheme, host and port: the
+/// providers' keys travel in custom headers (`DD-API-KEY`) that reqwest would forward to
+/// any host a redirect names.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if same_origin {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 /// reqwest's error as a kind and its causes, without the URL (reqwest's own text includes

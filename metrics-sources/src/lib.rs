@@ -6,9 +6,10 @@
 //! templates, `PromQL:` queries, resource types), retries as Kayenta does, and pairs the
 //! series with Kayenta's mixer into the `MetricSetPair` list that `kanary-judge` reads.
 //!
-//! Where kanary improves on Kayenta it says so: every fetched series lies on the grid it
-//! asked for (one value per step, NaN where the store has no sample, and
-//! `attributes.aligned = "true"`), and Cloud Monitoring is read to its last page.
+//! Where kanary improves on Kayenta it says so: every fetched series lies on a regular
+//! time grid (one value per step, NaN where the store has no sample, and
+//! `attributes.aligned = "true"`): the requested one for Prometheus and Cloud Monitoring,
+//! the rollup Datadog chose for Datadog. Cloud Monitoring is read to its last page.
 //!
 //! ```no_run
 //! use std::collections::BTreeMap;

@@ -154,6 +154,7 @@ fn quick_policy() -> RetryPolicy {
         max_backoff: Duration::from_millis(10),
         request_timeout: Duration::from_secs(10),
         deadline: Duration::from_secs(20),
+        ..RetryPolicy::default()
     }
 }
 
@@ -663,6 +664,7 @@ async fn a_server_that_never_answers_is_unreachable_naming_account_and_url() {
         max_backoff: Duration::from_millis(10),
         request_timeout: Duration::from_millis(200),
         deadline: Duration::from_secs(2),
+        ..RetryPolicy::default()
     };
     let e = fetch_cpu(&source(&server.base_url, policy))
         .await
