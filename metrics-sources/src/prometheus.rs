@@ -378,6 +378,9 @@ struct Envelope {
     data: Option<Data>,
     #[serde(default)]
     error: Option<String>,
+    /// Prometheus's warnings on a successful query (e.g. from a remote-read endpoint).
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -417,6 +420,9 @@ pub fn parse_query_range(
             ));
         }
         None => return Err("the answer has no 'status'".into()),
+    }
+    for warning in &envelope.warnings {
+        tracing::warn!(query, warning = %warning, "Prometheus answered with a warning");
     }
     let data = envelope
         .data

@@ -50,7 +50,7 @@ def kayenta_fixtures():
         ("rangeQueryWithTags", "range_query_with_tags.json", "http_server_requests_seconds_count"),
     ]:
         results = []
-        for r in vector_names(vectors[vector_name]):
+        for r in expected_results(vectors[vector_name]):
             start_ms = r["startTimeMillis"]
             values = [
                 # Prometheus writes times as float seconds with millisecond precision.
@@ -62,7 +62,7 @@ def kayenta_fixtures():
     write_json("range_query_empty.json", vectors["rangeQueryEmpty"]["input"]["response_body"])
 
 
-def vector_names(vector):
+def expected_results(vector):
     return vector["expected"]["results"]
 
 
