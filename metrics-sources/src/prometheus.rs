@@ -183,6 +183,7 @@ impl Prometheus {
                 grid.len()
             )));
         }
+        tracing::debug!(query = %query, points = grid.len(), "Prometheus range query");
         let url = self.query_range_url(&query, scope);
         let request = self.authorize(HttpRequest::get(url.clone()))?;
         let session = self
