@@ -9,17 +9,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need. The judge's tests need none: the R reference values
-# are committed (testdata/r/); R is needed only to regenerate them.
-DEB_PACKAGES=()
+# are committed (testdata/r/); R is needed only to regenerate them. `prometheus` (with
+# `promtool`) runs the Prometheus source's tests against a real server on 127.0.0.1.
+DEB_PACKAGES=(prometheus)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  # Installed means "install ok installed" (a removed package can leave its config behind,
+  # and `dpkg -s` would still succeed).
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  SUDO=()
+  [ "$(id -u)" -ne 0 ] && SUDO=(sudo)
   echo "==> installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  "${SUDO[@]}" apt-get update -qq
+  # `env` so that the variable survives sudo, which resets the environment. Debian's
+  # policy-rc.d keeps the packaged service from starting: the tests start their own.
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 step() { echo; echo "==> $*"; "$@"; }
