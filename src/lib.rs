@@ -32,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 //! ```
 
+pub mod analysis;
 mod cli;
 mod commands;
 mod input;
@@ -39,7 +40,7 @@ mod json_path;
 mod report;
 mod validate;
 
-pub use cli::{Cli, ColorChoice, Command, JudgeArgs, OutputFormat, ValidateArgs};
+pub use cli::{AnalyzeArgs, Cli, ColorChoice, Command, JudgeArgs, OutputFormat, ValidateArgs};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -94,5 +95,6 @@ pub fn run(cli: &Cli, output: &mut Output<'_>) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Judge(args) => commands::judge::run(args, output),
         Command::Validate(args) => commands::validate::run(args, output),
+        Command::Analyze(args) => commands::analyze::run(args, output),
     }
 }
