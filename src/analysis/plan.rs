@@ -323,3 +323,329 @@ fn invalid(message: impl Into<String>) -> AnalysisError {
 fn iso(t: DateTime<Utc>) -> String {
     kanary_metrics_sources::scope::iso(&t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// `N`, the "now" of Kayenta's tests.
+    fn n() -> DateTime<Utc> {
+        "2026-11-30T10:00:00Z".parse().expect("instant")
+    }
+
+    fn mins(m: i64) -> TimeDelta {
+        TimeDelta::minutes(m)
+    }
+
+    fn spec() -> AnalysisSpec {
+        AnalysisSpec {
+            scopes: vec![ScopeSpec {
+                name: "default".into(),
+                control_scope: "baseline".into(),
+                experiment_scope: "canary".into(),
+                ..ScopeSpec::default()
+            }],
+            step_secs: 60,
+            lifetime_unit_secs: 60,
+            ..AnalysisSpec::default()
+        }
+    }
+
+    fn vectors() -> Vec<Value> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/kayenta_vectors/setup_and_execute_canaries_stage.json"
+        );
+        let text = std::fs::read_to_string(path).expect("read the vectors");
+        serde_json::from_str(&text).expect("vectors are JSON")
+    }
+
+    fn vector(name: &str) -> Value {
+        vectors()
+            .into_iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no vector '{name}'"))
+    }
+
+    /// `PT3M` → minutes.
+    fn pt_minutes(v: &Value) -> i64 {
+        let text = v.as_str().expect("duration text");
+        text.strip_prefix("PT")
+            .and_then(|t| t.strip_suffix('M'))
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("not PTnM: {text}"))
+    }
+
+    fn int(v: &Value) -> i64 {
+        v.as_i64().unwrap_or(0)
+    }
+
+    fn numbers(v: &Value) -> Vec<usize> {
+        v["judgementNumbers"]
+            .as_array()
+            .expect("judgementNumbers")
+            .iter()
+            .map(|x| x.as_u64().expect("number") as usize)
+            .collect()
+    }
+
+    #[test]
+    fn lifetime_vectors() {
+        let v = vector("calculateLifetime uses supplied start and end time");
+        assert_eq!((v["input"]["end"].as_str(), v["expected"]["lifetime"].as_str()), (Some("T+5min"), Some("PT5M")));
+        let mut s = spec();
+        s.start = Some(n());
+        s.end = Some(n() + mins(5));
+        assert_eq!(Plan::new(&s, n()).expect("plan").lifetime_secs, 300);
+
+        let v = vector("calculateLifetime uses lifetime if end not provided");
+        let mut s = spec();
+        s.start = Some(n());
+        s.lifetime_secs = Some(int(&v["input"]["lifetimeDurationMins"]) * 60);
+        assert_eq!(
+            Plan::new(&s, n()).expect("plan").lifetime_secs,
+            pt_minutes(&v["expected"]["lifetime"]) * 60
+        );
+
+        let v = vector("calculateLifetime throws if neither");
+        assert_eq!(v["expected"]["throws"], "IllegalArgumentException");
+        let mut s = spec();
+        s.start = Some(n());
+        let e = Plan::new(&s, n()).expect_err("neither end nor lifetime");
+        assert_eq!(
+            e.to_string(),
+            "Canary StageExecution configuration must include either `endTime` or `lifetimeDuration`."
+        );
+    }
+
+    /// Runs the plan for `judgement_numbers` with an interval of `interval` minutes and a
+    /// lifetime long enough for all of them.
+    fn windows(s: &mut AnalysisSpec, interval: i64, count: usize) -> Vec<Window> {
+        s.interval_secs = Some(interval * 60);
+        if s.end.is_none() {
+            s.lifetime_secs = Some(interval * 60 * count as i64);
+        }
+        Plan::new(s, n()).expect("plan").windows
+    }
+
+    #[test]
+    fn window_vector_nothing_set() {
+        let v = vector("calculateStartAndEndForJudgement: nothing set in scopes");
+        assert_eq!(v["expected"]["end_i"], "N + i*3min");
+        let interval = pt_minutes(&v["input"]["intervalDuration"]);
+        let numbers = numbers(&v["input"]);
+        let mut s = spec();
+        let w = windows(&mut s, interval, numbers.len());
+        for i in numbers {
+            let got = &w[i - 1];
+            assert_eq!(got.index, i);
+            assert_eq!(got.start, n(), "start_i = N");
+            assert_eq!(got.end, n() + mins(i as i64 * interval));
+        }
+    }
+
+    #[test]
+    fn window_vector_with_warmup() {
+        let v = vector("calculateStartAndEndForJudgement: with warmup");
+        assert_eq!(v["expected"]["end_i"], "N + i*3min + 4min");
+        let interval = pt_minutes(&v["input"]["intervalDuration"]);
+        let warmup = int(&v["input"]["beginAfterMins"]);
+        let numbers = numbers(&v["input"]);
+        let mut s = spec();
+        s.begin_after_secs = warmup * 60;
+        let w = windows(&mut s, interval, numbers.len());
+        for i in numbers {
+            assert_eq!(w[i - 1].start, n() + mins(warmup));
+            assert_eq!(w[i - 1].end, n() + mins(i as i64 * interval + warmup));
+        }
+    }
+
+    #[test]
+    fn window_vectors_start_and_end_supplied_ignore_warmup() {
+        for name in [
+            "calculateStartAndEndForJudgement: start and end supplied",
+            "calculateStartAndEndForJudgement: start and end supplied, with warmup",
+        ] {
+            let v = vector(name);
+            assert_eq!(v["input"]["startTimeIso"], "N - 5min");
+            assert_eq!(v["input"]["endTimeIso"], "N + 20min");
+            assert_eq!(v["expected"]["end_i"], "(N - 5min) + i*3min");
+            let interval = pt_minutes(&v["input"]["intervalDuration"]);
+            let numbers = numbers(&v["input"]);
+            let mut s = spec();
+            s.start = Some(n() - mins(5));
+            s.end = Some(n() + mins(20));
+            s.begin_after_secs = int(&v["input"]["beginAfterMins"]) * 60;
+            let w = windows(&mut s, interval, numbers.len());
+            // 25 minutes at 3: 8 judgements, of which the vector checks the first five.
+            assert_eq!(w.len(), 8, "{name}");
+            for i in numbers {
+                assert_eq!(w[i - 1].start, n() - mins(5), "{name}");
+                assert_eq!(w[i - 1].end, n() - mins(5) + mins(i as i64 * interval), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn window_vector_lookback() {
+        let v = vector("calculateStartAndEndForJudgement: lookback defined");
+        assert_eq!(v["expected"]["start_i"], "N + (i-1)*5min");
+        let interval = pt_minutes(&v["input"]["intervalDuration"]);
+        let numbers = numbers(&v["input"]);
+        let mut s = spec();
+        s.lookback_secs = int(&v["input"]["lookbackMins"]) * 60;
+        let w = windows(&mut s, interval, numbers.len());
+        for i in numbers {
+            assert_eq!(w[i - 1].start, n() + mins((i as i64 - 1) * interval));
+            assert_eq!(w[i - 1].end, n() + mins(i as i64 * interval));
+        }
+    }
+
+    #[test]
+    fn window_vector_start_iso_only() {
+        let v = vector("calculateStartAndEndForJudgement: start iso only");
+        let start: DateTime<Utc> = v["input"]["startTimeIso"]
+            .as_str()
+            .expect("start")
+            .parse()
+            .expect("instant");
+        let mut s = spec();
+        s.start = Some(start);
+        let w = windows(&mut s, pt_minutes(&v["input"]["intervalDuration"]), 1);
+        assert_eq!(iso(w[0].start), v["expected"]["start"].as_str().expect("start"));
+        assert_eq!(iso(w[0].end), v["expected"]["end"].as_str().expect("end"));
+    }
+
+    #[test]
+    fn window_vector_control_offset() {
+        let v = vector("buildRequestScopes with control offset");
+        let start: DateTime<Utc> = v["input"]["startTimeIso"]
+            .as_str()
+            .expect("start")
+            .parse()
+            .expect("instant");
+        let mut s = spec();
+        s.start = Some(start);
+        s.scopes[0].control_offset_secs = int(&v["input"]["controlOffsetInMinutes"]) * 60;
+        let w = windows(&mut s, pt_minutes(&v["input"]["intervalDuration"]), 1);
+        let pairs = scope_pairs(&s, &w[0]).expect("scopes");
+        let pair = &pairs["default"];
+        assert_eq!(
+            iso(pair.experiment_scope.start),
+            v["expected"]["experimentScope.start"].as_str().expect("x")
+        );
+        assert_eq!(
+            iso(pair.control_scope.start),
+            v["expected"]["controlScope.start"].as_str().expect("c")
+        );
+        // kanary moves the control's end too (see `scope_pairs`): same length on both sides.
+        assert_eq!(
+            pair.control_scope.end - pair.control_scope.start,
+            pair.experiment_scope.end - pair.experiment_scope.start
+        );
+        assert_eq!(pair.control_scope.scope, "baseline");
+        assert_eq!(pair.experiment_scope.scope, "canary");
+    }
+
+    #[test]
+    fn interval_rules() {
+        let mut s = spec();
+        s.start = Some(n());
+        s.lifetime_secs = Some(3600);
+        // No interval, 0 or longer than the lifetime: one judgement over the lifetime.
+        for interval in [None, Some(0), Some(7200)] {
+            s.interval_secs = interval;
+            let p = Plan::new(&s, n()).expect("plan");
+            assert_eq!((p.interval_secs, p.judgements()), (3600, 1), "{interval:?}");
+        }
+        // Integer division: 60 / 25 = 2 judgements; the last 10 minutes are not judged.
+        s.interval_secs = Some(25 * 60);
+        let p = Plan::new(&s, n()).expect("plan");
+        assert_eq!(p.judgements(), 2);
+        assert_eq!(p.windows[1].end, n() + mins(50));
+    }
+
+    #[test]
+    fn kayenta_lifetime_from_start_and_end_is_whole_minutes() {
+        let mut s = spec();
+        s.start = Some(n());
+        s.end = Some(n() + TimeDelta::seconds(5 * 60 + 59));
+        assert_eq!(Plan::new(&s, n()).expect("plan").lifetime_secs, 300);
+        s.lifetime_unit_secs = 1;
+        assert_eq!(Plan::new(&s, n()).expect("plan").lifetime_secs, 359);
+        s.lifetime_unit_secs = 60;
+        s.end = Some(n() + TimeDelta::seconds(59));
+        let e = Plan::new(&s, n()).expect_err("under a minute");
+        assert_eq!(
+            e.to_string(),
+            "the lifetime must be positive: the end is less than 60 s after the start"
+        );
+    }
+
+    #[test]
+    fn unusable_specs_are_errors() {
+        let mut s = spec();
+        s.start = Some(n());
+        s.end = Some(n());
+        assert!(Plan::new(&s, n()).expect_err("end = start").to_string().contains("is not after"));
+        s.end = None;
+        s.lifetime_secs = Some(60);
+        s.lookback_secs = -1;
+        assert_eq!(
+            Plan::new(&s, n()).expect_err("negative").to_string(),
+            "the lookback must not be negative, got -1 s"
+        );
+        s.lookback_secs = 0;
+        s.lifetime_secs = Some(MAX_JUDGEMENTS + 1);
+        s.interval_secs = Some(1);
+        assert!(Plan::new(&s, n()).is_err());
+        s.scopes.clear();
+        assert_eq!(
+            Plan::new(&s, n()).expect_err("no scope").to_string(),
+            "Canary StageExecution configuration must contain at least one scope."
+        );
+    }
+
+    #[test]
+    fn request_minutes_become_seconds() {
+        let request: CanaryAnalysisExecutionRequest = serde_json::from_str(
+            r#"{"scopes": [{"controlScope": "b", "experimentScope": "c",
+                "controlOffsetInMinutes": 10, "startTimeIso": "2026-11-30T10:00:00Z",
+                "step": 30, "extendedScopeParams": {"resourceType": "k8s_container"}}],
+                "thresholds": {"pass": 90, "marginal": 50},
+                "lifetimeDurationMins": 60, "beginAfterMins": 5, "lookbackMins": 15,
+                "analysisIntervalMins": 20, "unknownField": true}"#,
+        )
+        .expect("request");
+        let s = AnalysisSpec::from_request(&request).expect("spec");
+        assert_eq!(s.scopes[0].name, "default");
+        assert_eq!(s.scopes[0].control_offset_secs, 600);
+        assert_eq!(s.scopes[0].extended_scope_params["resourceType"], "k8s_container");
+        assert_eq!(s.start, Some(n()));
+        assert_eq!(s.end, None);
+        assert_eq!(s.step_secs, 30);
+        assert_eq!(s.thresholds.pass, Some(90.0));
+        assert_eq!(s.lifetime_secs, Some(3600));
+        assert_eq!((s.begin_after_secs, s.lookback_secs), (300, 900));
+        assert_eq!(s.interval_secs, Some(1200));
+        assert_eq!(s.lifetime_unit_secs, 60);
+
+        let no_thresholds: CanaryAnalysisExecutionRequest =
+            serde_json::from_str(r#"{"scopes": [{}]}"#).expect("request");
+        assert_eq!(
+            AnalysisSpec::from_request(&no_thresholds).expect_err("thresholds").to_string(),
+            "Execution request must contain thresholds"
+        );
+        let bad_time: CanaryAnalysisExecutionRequest = serde_json::from_str(
+            r#"{"scopes": [{"startTimeIso": "yesterday"}], "thresholds": {}}"#,
+        )
+        .expect("request");
+        assert!(
+            AnalysisSpec::from_request(&bad_time)
+                .expect_err("time")
+                .to_string()
+                .starts_with("scopes[0].startTimeIso: 'yesterday' is not an ISO-8601 instant")
+        );
+    }
+}
