@@ -74,7 +74,10 @@ mod tests {
             assert_eq!(passed, expected, "{input}: {message}");
             checked += 1;
         }
-        assert_eq!(checked, 5, "the five rows of GenerateCanaryAnalysisResultTaskTest");
+        assert_eq!(
+            checked, 5,
+            "the five rows of GenerateCanaryAnalysisResultTaskTest"
+        );
     }
 
     #[test]

@@ -393,7 +393,13 @@ mod tests {
     #[test]
     fn lifetime_vectors() {
         let v = vector("calculateLifetime uses supplied start and end time");
-        assert_eq!((v["input"]["end"].as_str(), v["expected"]["lifetime"].as_str()), (Some("T+5min"), Some("PT5M")));
+        assert_eq!(
+            (
+                v["input"]["end"].as_str(),
+                v["expected"]["lifetime"].as_str()
+            ),
+            (Some("T+5min"), Some("PT5M"))
+        );
         let mut s = spec();
         s.start = Some(n());
         s.end = Some(n() + mins(5));
@@ -482,7 +488,11 @@ mod tests {
             assert_eq!(w.len(), 8, "{name}");
             for i in numbers {
                 assert_eq!(w[i - 1].start, n() - mins(5), "{name}");
-                assert_eq!(w[i - 1].end, n() - mins(5) + mins(i as i64 * interval), "{name}");
+                assert_eq!(
+                    w[i - 1].end,
+                    n() - mins(5) + mins(i as i64 * interval),
+                    "{name}"
+                );
             }
         }
     }
@@ -513,7 +523,10 @@ mod tests {
         let mut s = spec();
         s.start = Some(start);
         let w = windows(&mut s, pt_minutes(&v["input"]["intervalDuration"]), 1);
-        assert_eq!(iso(w[0].start), v["expected"]["start"].as_str().expect("start"));
+        assert_eq!(
+            iso(w[0].start),
+            v["expected"]["start"].as_str().expect("start")
+        );
         assert_eq!(iso(w[0].end), v["expected"]["end"].as_str().expect("end"));
     }
 
@@ -588,7 +601,12 @@ mod tests {
         let mut s = spec();
         s.start = Some(n());
         s.end = Some(n());
-        assert!(Plan::new(&s, n()).expect_err("end = start").to_string().contains("is not after"));
+        assert!(
+            Plan::new(&s, n())
+                .expect_err("end = start")
+                .to_string()
+                .contains("is not after")
+        );
         s.end = None;
         s.lifetime_secs = Some(60);
         s.lookback_secs = -1;
@@ -621,7 +639,10 @@ mod tests {
         let s = AnalysisSpec::from_request(&request).expect("spec");
         assert_eq!(s.scopes[0].name, "default");
         assert_eq!(s.scopes[0].control_offset_secs, 600);
-        assert_eq!(s.scopes[0].extended_scope_params["resourceType"], "k8s_container");
+        assert_eq!(
+            s.scopes[0].extended_scope_params["resourceType"],
+            "k8s_container"
+        );
         assert_eq!(s.start, Some(n()));
         assert_eq!(s.end, None);
         assert_eq!(s.step_secs, 30);
@@ -634,7 +655,9 @@ mod tests {
         let no_thresholds: CanaryAnalysisExecutionRequest =
             serde_json::from_str(r#"{"scopes": [{}]}"#).expect("request");
         assert_eq!(
-            AnalysisSpec::from_request(&no_thresholds).expect_err("thresholds").to_string(),
+            AnalysisSpec::from_request(&no_thresholds)
+                .expect_err("thresholds")
+                .to_string(),
             "Execution request must contain thresholds"
         );
         let bad_time: CanaryAnalysisExecutionRequest = serde_json::from_str(
