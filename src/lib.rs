@@ -8,7 +8,11 @@
 //!   `thresholds.json`) offline, prints a table or Kayenta's `CanaryJudgeResult` JSON, and
 //!   exits 0 on Pass, 3 on Marginal, 1 on Fail, 2 on unusable input;
 //! - `kanary validate FILE...` checks canary configs and prints every problem with its JSON
-//!   path.
+//!   path;
+//! - `kanary analyze` runs Kayenta's standalone canary analysis against Prometheus, Datadog
+//!   or Cloud Monitoring: a judgement every interval, an early stop at or below the marginal
+//!   threshold, the decision on the last score (exit 0 pass, 1 fail, 2 error). Its runner,
+//!   [`analysis::run`], is independent of the command line.
 //!
 //! `main.rs` only parses the command line and maps the outcome to an exit code; embedders and
 //! tests call [`run`] with their own writers:

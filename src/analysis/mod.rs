@@ -65,7 +65,7 @@ pub enum AnalysisError {
         /// Window end.
         end: DateTime<Utc>,
         /// What failed.
-        error: IntervalError,
+        error: Box<IntervalError>,
         /// The result so far, the failed judgement `TERMINAL` (what Kayenta reports for
         /// a failed run).
         partial: Box<CanaryAnalysisExecutionResult>,

@@ -202,7 +202,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
                     of,
                     start: window.start,
                     end: window.end,
-                    error,
+                    error: Box::new(error),
                     partial: Box::new(partial),
                 });
             }

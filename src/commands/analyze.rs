@@ -103,10 +103,9 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<Ex
 /// One line naming the judgement, and the config for a judge error.
 fn explain(e: AnalysisError, config: &Path) -> anyhow::Error {
     match &e {
-        AnalysisError::Interval {
-            error: IntervalError::Judge(_),
-            ..
-        } => anyhow!("{}: {e}", config.display()),
+        AnalysisError::Interval { error, .. } if matches!(**error, IntervalError::Judge(_)) => {
+            anyhow!("{}: {e}", config.display())
+        }
         _ => anyhow!("{e}"),
     }
 }
@@ -659,6 +658,143 @@ mod tests {
         assert_eq!(human(Duration::from_secs(3723)), "1h2m3s");
         assert_eq!(human(Duration::from_secs(300)), "5m");
         assert_eq!(human(Duration::from_millis(1500)), "2s");
+    }
+
+    /// A report of two judgements of the healthy example, the second stopping the analysis.
+    fn report() -> (AnalysisReport, CanaryConfig) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/examples/healthy");
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).expect("read");
+        let config: CanaryConfig = serde_json::from_str(&read("config.json")).expect("config");
+        let pairs: Vec<kanary_judge::MetricSetPair> =
+            serde_json::from_str(&read("pairs.json")).expect("pairs");
+        let judged = kanary_scoring::judge(&config, &pairs, ScoreThresholds::default(), None)
+            .expect("judge");
+        let start: DateTime<Utc> = "2026-11-30T10:00:00Z".parse().expect("instant");
+        let spec = AnalysisSpec {
+            scopes: vec![ScopeSpec::default()],
+            start: Some(start),
+            step_secs: 60,
+            lifetime_secs: Some(3600),
+            interval_secs: Some(1200),
+            lifetime_unit_secs: 1,
+            ..AnalysisSpec::default()
+        };
+        let plan = Plan::new(&spec, start).expect("plan");
+        let execution = analysis::CanaryExecutionResult {
+            execution_id: "analyze-1".into(),
+            execution_status: "SUCCEEDED".into(),
+            exception: None,
+            result: Some(analysis::CanaryResult {
+                judge_result: Some(judged),
+                canary_duration: Some("PT20M".into()),
+            }),
+            judgement_start_time_iso: None,
+            judgement_start_time_millis: None,
+            judgement_end_time_iso: None,
+            judgement_end_time_millis: None,
+            warnings: vec![analysis::FEW_DATA_POINTS_WARNING.into()],
+            metric_set_pair_list_id: None,
+            build_time_millis: None,
+            build_time_iso: None,
+            start_time_millis: None,
+            start_time_iso: None,
+            end_time_millis: None,
+            end_time_iso: None,
+            storage_account_name: None,
+            configuration_account_name: None,
+        };
+        let result = analysis::CanaryAnalysisExecutionResult {
+            did_pass_thresholds: false,
+            has_warnings: true,
+            canary_score_message: Some(
+                "Final canary score 100.0 is not above the marginal score threshold.".into(),
+            ),
+            canary_scores: vec![100.0, 100.0],
+            canary_execution_results: vec![execution.clone(), execution],
+            build_time_iso: None,
+            start_time_iso: None,
+            end_time_iso: None,
+        };
+        let report = AnalysisReport {
+            plan,
+            result,
+            stopped_early_at: Some(2),
+        };
+        (report, config)
+    }
+
+    #[test]
+    fn the_summary_lists_every_judgement_then_the_verdict() {
+        let (report, config) = report();
+        let text = summary(&report, &config, ScoreThresholds::default(), false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Canary analysis: 2 of 3 judgements (growing windows, every 20m over 1h from \
+             2026-11-30T10:00:00Z)"
+        );
+        let row = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with("2 "))
+            .expect("row 2");
+        assert!(
+            row.contains("2026-11-30T10:00:00Z to 2026-11-30T10:40:00Z"),
+            "{row}"
+        );
+        assert!(row.contains("100.0") && row.contains("Pass"), "{row}");
+        assert!(row.contains("fewer than 50 data points"), "{row}");
+        assert!(text.contains(
+            "Stopped after judgement 2/3: Canary score is not above the marginal score threshold."
+        ));
+        assert!(text.contains("Last judgement (2/3):"));
+        assert!(text.contains("latency_p50_seconds"), "the per-metric table");
+        assert_eq!(
+            lines.last().copied(),
+            Some(
+                "Analysis FAILED: Final canary score 100.0 is not above the marginal score \
+                 threshold."
+            )
+        );
+    }
+
+    #[test]
+    fn progress_lines() {
+        let (report, _) = report();
+        let judged = report.result.canary_execution_results[0]
+            .result
+            .as_ref()
+            .and_then(|r| r.judge_result.as_ref())
+            .expect("judged");
+        let window = &report.plan.windows[0];
+        let warnings = vec![analysis::FEW_DATA_POINTS_WARNING.to_string()];
+        assert_eq!(
+            progress_line(&Progress::Planned { plan: &report.plan }),
+            "3 judgements of growing windows, every 20m over 1h from 2026-11-30T10:00:00Z"
+        );
+        assert_eq!(
+            progress_line(&Progress::Waiting {
+                window,
+                of: 3,
+                remaining: Duration::from_secs(270),
+            }),
+            "judgement 1/3: waiting 4m30s for its window 2026-11-30T10:00:00Z to \
+             2026-11-30T10:20:00Z to end"
+        );
+        let line = progress_line(&Progress::Judged {
+            window,
+            of: 3,
+            result: judged,
+            warnings: &warnings,
+            next_in: Some(Duration::from_secs(1200)),
+        });
+        assert!(
+            line.starts_with(
+                "judgement 1/3 2026-11-30T10:00:00Z to 2026-11-30T10:20:00Z: score 100.0 (Pass); "
+            ),
+            "{line}"
+        );
+        assert!(line.ends_with("; next judgement in 20m"), "{line}");
+        assert!(line.contains(" Pass, 0 High, 0 Low, 0 Nodata"), "{line}");
     }
 
     #[test]
