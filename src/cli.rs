@@ -152,20 +152,20 @@ pub struct AnalyzeArgs {
     /// The canary config (JSON, as stored by Kayenta's /canaryConfig).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// Prometheus base URL, e.g. http://prometheus:9090.
+    /// Prometheus base URL, e.g. `http://prometheus:9090`.
     #[arg(long, value_name = "URL", conflicts_with_all = ["datadog_url", "stackdriver_url", "stackdriver_project"])]
     pub prometheus_url: Option<String>,
     /// A file holding a Prometheus bearer token.
     #[arg(long, value_name = "FILE", requires = "prometheus_url")]
     pub prometheus_token_file: Option<PathBuf>,
-    /// Datadog API base URL, e.g. https://api.datadoghq.com.
+    /// Datadog API base URL, e.g. `https://api.datadoghq.com`.
     #[arg(long, value_name = "URL", conflicts_with_all = ["stackdriver_url", "stackdriver_project"])]
     pub datadog_url: Option<String>,
     /// A file with the lines `api_key=KEY` and `app_key=KEY` (default: DD_API_KEY and
     /// DD_APP_KEY from the environment).
     #[arg(long, value_name = "FILE", requires = "datadog_url")]
     pub datadog_key_file: Option<PathBuf>,
-    /// Cloud Monitoring API base URL (default https://monitoring.googleapis.com when
+    /// Cloud Monitoring API base URL (default `https://monitoring.googleapis.com` when
     /// --stackdriver-project is given).
     #[arg(long, value_name = "URL", requires = "stackdriver_project")]
     pub stackdriver_url: Option<String>,
