@@ -32,6 +32,10 @@ pub enum Command {
     /// Check canary configs for mistakes before Kayenta or kanary runs them.
     #[command(long_about = VALIDATE_LONG_ABOUT, after_help = VALIDATE_AFTER_HELP)]
     Validate(ValidateArgs),
+    /// Analyse a running (or past) canary against its baseline over time, judging it every
+    /// interval from live metrics, as Kayenta's standalone canary analysis does.
+    #[command(long_about = ANALYZE_LONG_ABOUT, after_help = ANALYZE_AFTER_HELP)]
+    Analyze(Box<AnalyzeArgs>),
 }
 
 const JUDGE_LONG_ABOUT: &str = "\
@@ -85,6 +89,164 @@ Exit status:
 
 Example:
   kanary validate canary-configs/*.json";
+
+const ANALYZE_LONG_ABOUT: &str = "\
+Analyse a canary against its baseline over time, from live metrics, as Kayenta's \
+standalone canary analysis (POST /standalone_canary_analysis) does.
+
+Every interval kanary fetches every metric of the config for the baseline \
+(--control-scope) and the canary (--experiment-scope) from one metrics store, judges and \
+scores them as `kanary judge` does, and prints the score. A score at or below the \
+marginal threshold stops the analysis at once (\"Canary score is not above the marginal \
+score threshold.\"). The LAST score decides: above marginal and at or above pass passes.
+
+Timing (Kayenta's rules; durations are like 30s, 5m, 1h, 1h30m, 2d):
+  lifetime   --end minus --start (truncated to whole seconds), else --lifetime;
+             one of --end and --lifetime is required
+  interval   --interval; missing, 0 or longer than the lifetime means the lifetime
+             (a single judgement)
+  judgements lifetime / interval, rounded down
+  window i   from --start to --start + i x interval (a growing window);
+             without --end both ends move --begin-after later (a warm-up);
+             with --lookback the window is the last --lookback before its end
+             (a sliding window); the baseline's window lies --control-offset earlier
+Window i is judged as soon as it has ended: at once when it lies in the past, otherwise \
+kanary waits for its end and prints the time left meanwhile. (Kayenta waits one interval \
+before each judgement in real time, even for windows long past.)
+
+Secrets never come from flag values:
+  Prometheus   --prometheus-token-file FILE (a bearer token), else the environment:
+               KANARY_PROMETHEUS_TOKEN (bearer), or KANARY_PROMETHEUS_USERNAME and
+               KANARY_PROMETHEUS_PASSWORD (basic auth); none: no credentials
+  Datadog      --datadog-key-file FILE, else DD_API_KEY and DD_APP_KEY; the file holds
+               the lines `api_key=KEY` and `app_key=KEY` (blank lines and lines
+               starting with # are ignored)
+  Stackdriver  --stackdriver-key-file FILE (a service-account key, JSON), else
+               --stackdriver-token-file FILE (an access token), else
+               KANARY_STACKDRIVER_TOKEN (an access token)";
+
+const ANALYZE_AFTER_HELP: &str = "\
+Output: progress on stderr (one line per judgement, and while waiting); on stdout the \
+scores of every judgement, the verdict with Kayenta's message and the last judgement's \
+metrics table, or with --format json Kayenta's canaryAnalysisExecutionResult.
+
+Exit status:
+  0  the analysis passed (the last score is above marginal and at or above pass)
+  1  the analysis failed (a score at or below marginal, or the last score below pass)
+  2  unusable flags or config, or a fetch or judge failed (the line says which
+     judgement, and names the metrics account and URL)
+
+Examples:
+  kanary analyze --config canary.json --prometheus-url http://prometheus:9090 \\
+      --control-scope web-baseline --experiment-scope web-canary \\
+      --start 2026-11-30T10:00:00Z --lifetime 1h --interval 10m
+  DD_API_KEY=... DD_APP_KEY=... kanary analyze --config canary.json \\
+      --datadog-url https://api.datadoghq.com --control-scope host:web-b \\
+      --experiment-scope host:web-c --start 2026-11-30T10:00:00Z \\
+      --end 2026-11-30T11:00:00Z --format json";
+
+/// `kanary analyze`. Durations and times are read as text and checked by the command, so
+/// that a mistake is one line naming the flag.
+#[derive(Debug, Clone, Args)]
+pub struct AnalyzeArgs {
+    /// The canary config (JSON, as stored by Kayenta's /canaryConfig).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Prometheus base URL, e.g. `http://prometheus:9090`.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["datadog_url", "stackdriver_url", "stackdriver_project"])]
+    pub prometheus_url: Option<String>,
+    /// A file holding a Prometheus bearer token.
+    #[arg(long, value_name = "FILE", requires = "prometheus_url")]
+    pub prometheus_token_file: Option<PathBuf>,
+    /// Datadog API base URL, e.g. `https://api.datadoghq.com`.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["stackdriver_url", "stackdriver_project"])]
+    pub datadog_url: Option<String>,
+    /// A file with the lines `api_key=KEY` and `app_key=KEY` (default: DD_API_KEY and
+    /// DD_APP_KEY from the environment).
+    #[arg(long, value_name = "FILE", requires = "datadog_url")]
+    pub datadog_key_file: Option<PathBuf>,
+    /// Cloud Monitoring API base URL (default `https://monitoring.googleapis.com` when
+    /// --stackdriver-project is given).
+    #[arg(long, value_name = "URL", requires = "stackdriver_project")]
+    pub stackdriver_url: Option<String>,
+    /// The Google Cloud project whose metrics are read.
+    #[arg(long, value_name = "PROJECT")]
+    pub stackdriver_project: Option<String>,
+    /// A service-account key file (JSON) for Cloud Monitoring.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "stackdriver_project",
+        conflicts_with = "stackdriver_token_file"
+    )]
+    pub stackdriver_key_file: Option<PathBuf>,
+    /// A file holding a Cloud Monitoring access token.
+    #[arg(long, value_name = "FILE", requires = "stackdriver_project")]
+    pub stackdriver_token_file: Option<PathBuf>,
+    /// The metrics account name errors and logs show (default: the store's type).
+    #[arg(long, value_name = "NAME")]
+    pub metrics_account: Option<String>,
+    /// The scope name the config's metrics use (their `scopeName`).
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub scope_name: String,
+    /// The baseline's scope, e.g. its server group.
+    #[arg(long, value_name = "SCOPE")]
+    pub control_scope: String,
+    /// The canary's scope, e.g. its server group.
+    #[arg(long, value_name = "SCOPE")]
+    pub experiment_scope: String,
+    /// The baseline's location (region or zone).
+    #[arg(long, value_name = "LOCATION")]
+    pub control_location: Option<String>,
+    /// The canary's location (region or zone).
+    #[arg(long, value_name = "LOCATION")]
+    pub experiment_location: Option<String>,
+    /// How much earlier the baseline's window lies (Kayenta's controlOffsetInMinutes).
+    #[arg(long, value_name = "DURATION")]
+    pub control_offset: Option<String>,
+    /// An extendedScopeParams entry for providers and templates (repeatable), e.g.
+    /// --param resourceType=k8s_container.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Start of the analysis: an RFC 3339 time (2026-11-30T10:00:00Z), or `now`.
+    #[arg(long, value_name = "TIME")]
+    pub start: String,
+    /// End of the analysis (RFC 3339); windows never move by --begin-after then.
+    #[arg(long, value_name = "TIME", conflicts_with = "lifetime")]
+    pub end: Option<String>,
+    /// How long the analysis lasts, when there is no --end.
+    #[arg(long, value_name = "DURATION")]
+    pub lifetime: Option<String>,
+    /// How often to judge (default: once, over the whole lifetime).
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Judge only the last DURATION before each window's end (a sliding window).
+    #[arg(long, value_name = "DURATION")]
+    pub lookback: Option<String>,
+    /// Warm-up: without --end, every window starts this much later.
+    #[arg(long, value_name = "DURATION")]
+    pub begin_after: Option<String>,
+    /// Seconds between data points.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..))]
+    pub step: i64,
+    /// The last score must be at or above this to pass (default 95).
+    #[arg(long, value_name = "N")]
+    pub pass: Option<f64>,
+    /// A score at or below this fails and stops the analysis (default 75).
+    #[arg(long, value_name = "N")]
+    pub marginal: Option<f64>,
+    /// `text`: progress, scores and a table for people; `json`: Kayenta's
+    /// canaryAnalysisExecutionResult.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Metric queries in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Requests per metric query, the first included (Kayenta: 10, with a backoff of
+    /// 1 s, 2 s, 4 s, ... on 5xx, 408, 429 and network errors).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub attempts: u32,
+}
 
 /// `kanary judge`.
 #[derive(Debug, Clone, Args)]

@@ -8,7 +8,11 @@
 //!   `thresholds.json`) offline, prints a table or Kayenta's `CanaryJudgeResult` JSON, and
 //!   exits 0 on Pass, 3 on Marginal, 1 on Fail, 2 on unusable input;
 //! - `kanary validate FILE...` checks canary configs and prints every problem with its JSON
-//!   path.
+//!   path;
+//! - `kanary analyze` runs Kayenta's standalone canary analysis against Prometheus, Datadog
+//!   or Cloud Monitoring: a judgement every interval, an early stop at or below the marginal
+//!   threshold, the decision on the last score (exit 0 pass, 1 fail, 2 error). Its runner,
+//!   [`analysis::run`], is independent of the command line.
 //!
 //! `main.rs` only parses the command line and maps the outcome to an exit code; embedders and
 //! tests call [`run`] with their own writers:
@@ -32,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 //! ```
 
+pub mod analysis;
 mod cli;
 mod commands;
 mod input;
@@ -39,7 +44,7 @@ mod json_path;
 mod report;
 mod validate;
 
-pub use cli::{Cli, ColorChoice, Command, JudgeArgs, OutputFormat, ValidateArgs};
+pub use cli::{AnalyzeArgs, Cli, ColorChoice, Command, JudgeArgs, OutputFormat, ValidateArgs};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -94,5 +99,6 @@ pub fn run(cli: &Cli, output: &mut Output<'_>) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Judge(args) => commands::judge::run(args, output),
         Command::Validate(args) => commands::validate::run(args, output),
+        Command::Analyze(args) => commands::analyze::run(args, output),
     }
 }
