@@ -775,7 +775,6 @@ fn cli_help_explains_the_timing_rules() {
 }
 
 #[test]
-#[ignore = "needs the Prometheus provider"]
 fn cli_unreachable_prometheus_names_the_account_and_url() {
     // A port nothing listens on: bind, read it, close.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
