@@ -160,6 +160,11 @@ async fn list(
         "not-a-list" => json(StatusCode::OK, "{\"timeSeries\": 7}"),
         "token-loop" => json(StatusCode::OK, "{\"nextPageToken\": \"again\"}"),
         "distribution" => json(StatusCode::OK, DISTRIBUTION),
+        "unauthenticated-once" if hit == 1 => json(
+            StatusCode::UNAUTHORIZED,
+            "{\"error\": {\"code\": 401, \"message\": \"Request had invalid authentication credentials.\", \"status\": \"UNAUTHENTICATED\"}}",
+        ),
+        "unauthenticated-once" => json(StatusCode::OK, "{}"),
         _ => json(StatusCode::NOT_FOUND, ERROR_404),
     }
 }
@@ -960,6 +965,40 @@ async fn a_service_account_key_is_exchanged_once_and_the_token_is_shared() {
     assert!(exp > iat && exp - iat <= 3600, "{claims}");
     // A 2048-bit RSA signature is 256 bytes.
     assert_eq!(base64url_decode(parts[2]).len(), 256);
+}
+
+#[tokio::test]
+async fn a_401_drops_the_cached_token_so_the_next_query_gets_a_new_one() {
+    let stand = Stand::default();
+    let base = serve(stand.clone()).await;
+    let path = key_file("revoked.json", &format!("{base}/token"));
+    let src = key_source(&base, "unauthenticated-once", path).expect("source");
+    let config = CanaryConfig::default();
+    let m = metric(sd_query(Some("global")));
+    let e = src
+        .query_metrics(&config, &m, &window_scope())
+        .await
+        .expect_err("401");
+    assert!(
+        matches!(&e, SourceError::Status { status: 401, message, .. } if message.contains("UNAUTHENTICATED")),
+        "{e:?}"
+    );
+    src.query_metrics(&config, &m, &window_scope())
+        .await
+        .expect("second query");
+    let auth: Vec<Option<String>> = stand
+        .lists("unauthenticated-once")
+        .into_iter()
+        .map(|s| s.authorization)
+        .collect();
+    assert_eq!(
+        auth,
+        vec![
+            Some("Bearer sa-token-1".to_string()),
+            Some("Bearer sa-token-2".to_string())
+        ]
+    );
+    assert_eq!(stand.tokens().len(), 2);
 }
 
 #[tokio::test]

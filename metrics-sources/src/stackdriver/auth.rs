@@ -7,7 +7,9 @@
 //! `token_uri` (plain `http://` too, which the tests' stand-in needs) and retries a failed
 //! exchange a few times. kanary adds a per-exchange timeout and one shared cache in front
 //! of it, held under a `tokio::sync::Mutex` across the exchange, so that many concurrent
-//! queries wait for one token request instead of each sending their own.
+//! queries wait for one token request instead of each sending their own. A 401 from Cloud
+//! Monitoring drops the token and the exchanger (whose own cache cannot be cleared), so the
+//! next query asks for a new token.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -53,8 +55,18 @@ pub(super) struct ServiceAccount {
     client_email: String,
     /// The key's `token_uri` as errors show it (no query string).
     token_uri: String,
+    /// The key file's text, to build a fresh provider after a 401 (gcp_auth's own token
+    /// cache cannot be cleared). Never printed.
+    key_json: String,
+    state: Mutex<TokenState>,
+}
+
+/// The exchanger and the token it gave, behind one lock.
+struct TokenState {
     provider: CustomServiceAccount,
-    cached: Mutex<Option<Arc<Token>>>,
+    cached: Option<Arc<Token>>,
+    /// Set by a 401: the next exchange starts from a new provider.
+    stale: bool,
 }
 
 impl Auth {
@@ -95,7 +107,9 @@ impl Auth {
     /// Forgets the cached token (after a 401, so that the next query gets a fresh one).
     pub(super) async fn invalidate(&self) {
         if let Auth::ServiceAccount(sa) = self {
-            *sa.cached.lock().await = None;
+            let mut state = sa.state.lock().await;
+            state.cached = None;
+            state.stale = true;
         }
     }
 }
@@ -143,30 +157,33 @@ impl ServiceAccount {
                     "the 'token_uri' of the Google service-account key file {shown} is not an http(s) URL"
                 ))
             })?;
-        let provider = CustomServiceAccount::from_json(&text).map_err(|e| {
-            SourceError::Config(format!(
-                "the Google service-account key file {shown} cannot be used: {}",
-                error_chain(&e)
-            ))
-        })?;
+        let provider = provider(path, &text)?;
         Ok(Self {
             path: path.to_path_buf(),
             client_email,
             token_uri: display_url(&token_url),
-            provider,
-            cached: Mutex::new(None),
+            key_json: text,
+            state: Mutex::new(TokenState {
+                provider,
+                cached: None,
+                stale: false,
+            }),
         })
     }
 
     /// The cached token, or a new one. The lock is held across the exchange, so
     /// concurrent callers share one token request.
     async fn token(&self, origin: &Origin, timeout: Duration) -> Result<Arc<Token>, SourceError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(token) = cached.as_ref() {
+        let mut state = self.state.lock().await;
+        if let Some(token) = state.cached.as_ref() {
             // `has_expired` keeps a 20 s margin: a token is renewed shortly before it ends.
             if !token.has_expired() {
                 return Ok(Arc::clone(token));
             }
+        }
+        if state.stale {
+            state.provider = provider(&self.path, &self.key_json)?;
+            state.stale = false;
         }
         tracing::debug!(
             account = %origin.account,
@@ -176,7 +193,7 @@ impl ServiceAccount {
         );
         let token = match tokio::time::timeout(
             timeout,
-            self.provider.token(&[MONITORING_READ_SCOPE]),
+            state.provider.token(&[MONITORING_READ_SCOPE]),
         )
         .await
         {
@@ -201,9 +218,20 @@ impl ServiceAccount {
                 });
             }
         };
-        *cached = Some(Arc::clone(&token));
+        state.cached = Some(Arc::clone(&token));
         Ok(token)
     }
+}
+
+/// gcp_auth's exchanger for the key text of `path`.
+fn provider(path: &Path, key_json: &str) -> Result<CustomServiceAccount, SourceError> {
+    CustomServiceAccount::from_json(key_json).map_err(|e| {
+        SourceError::Config(format!(
+            "the Google service-account key file {} cannot be used: {}",
+            path.display(),
+            error_chain(&e)
+        ))
+    })
 }
 
 /// An error and its causes, `: `-separated, without repeats.
