@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use kanary_judge::{CanaryConfig, CanaryMetricConfig, MetricQuery, MetricSet};
 use kanary_metrics_sources::http::ReqwestTransport;
 use kanary_metrics_sources::stackdriver::{
-    MONITORING_READ_SCOPE, Stackdriver, StackdriverAccount, StackdriverCredentials,
+    MAX_PAGES, MONITORING_READ_SCOPE, Stackdriver, StackdriverAccount, StackdriverCredentials,
 };
 use kanary_metrics_sources::template::{PROMETHEUS_BASE_ATTRIBUTES, expand_custom_filter};
 use kanary_metrics_sources::{CanaryScope, HttpClient, MetricsSource, RetryPolicy, SourceError};
@@ -159,6 +159,12 @@ async fn list(
         "garbage" => json(StatusCode::OK, "{\"timeSeries\": [{\"points\": ["),
         "not-a-list" => json(StatusCode::OK, "{\"timeSeries\": 7}"),
         "token-loop" => json(StatusCode::OK, "{\"nextPageToken\": \"again\"}"),
+        // A new token every time: only the page limit ends this listing.
+        "endless" => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"nextPageToken": format!("t{hit}")})),
+        )
+            .into_response(),
         "distribution" => json(StatusCode::OK, DISTRIBUTION),
         "unauthenticated-once" if hit == 1 => json(
             StatusCode::UNAUTHORIZED,
@@ -909,6 +915,30 @@ async fn unreadable_answers_are_response_errors() {
     }
     // The loop guard stopped at the first repeat: two requests.
     assert_eq!(stand.lists("token-loop").len(), 2);
+}
+
+#[tokio::test]
+async fn a_listing_that_never_ends_stops_at_the_page_limit() {
+    let stand = Stand::default();
+    let base = serve(stand.clone()).await;
+    let e = source(&base, "endless")
+        .query_metrics(
+            &CanaryConfig::default(),
+            &metric(sd_query(Some("global"))),
+            &window_scope(),
+        )
+        .await
+        .expect_err("error");
+    match &e {
+        SourceError::Response { detail, .. } => {
+            assert!(
+                detail.contains(&format!("more than {MAX_PAGES} pages")),
+                "{detail}"
+            )
+        }
+        other => panic!("expected a response error, got {other:?}"),
+    }
+    assert_eq!(stand.lists("endless").len(), MAX_PAGES);
 }
 
 // ---------------------------------------------------------------------------------------
