@@ -5,9 +5,24 @@
 //! - The request is `GET <base>/v3/projects/<account project>/timeSeries` with Kayenta's
 //!   parameters; unlike Kayenta, which reads the first page only, every page is read by
 //!   following `nextPageToken`.
-//! - Every series is put on the requested grid (see `response.rs` for which point goes to
-//!   which index), with `attributes.aligned = "true"`.
-//! - Tokens come from a bearer token or a service-account key (see `auth.rs`).
+//! - Every series is put on the requested grid, with `attributes.aligned = "true"`: the
+//!   grid starts at the scope start and has `ceil((end − start) / step)` instants (Kayenta's
+//!   expected point count, covering `[start, end)`; `endTimeMillis = start + len·step`).
+//!   Google stamps each aligned point with the *end* of its alignment period, and counts
+//!   the periods back from the request's `interval.endTime`; the point of the period that
+//!   ends at `start + (k+1)·step` (when the window is a whole number of steps) goes to
+//!   index `k`, the instant where that period begins. A period without a point is NaN
+//!   (Kayenta lists the points it gets, so a gap shifts all later values).
+//! - Values: `int64Value` (a JSON string per the proto3 mapping, or a number) for `INT64`,
+//!   `doubleValue` (a number, or `"NaN"`/`"Infinity"`/`"-Infinity"`) for `DOUBLE`, the
+//!   field the point has when `valueType` is missing; `BOOL`, `STRING`, `DISTRIBUTION`
+//!   and `MONEY` are an error that names the aligners that turn them into numbers (Kayenta
+//!   reads nulls from them).
+//! - Tags are the resource labels without `project_id` (Kayenta's stated intent) plus
+//!   the metric labels. No series at all gives one placeholder: no tags, NaN on the grid.
+//! - Tokens come from a bearer token or a service-account key exchanged at its
+//!   `token_uri` with the OAuth2 JWT-bearer flow (`gcp_auth`), cached until shortly before
+//!   expiry and shared by concurrent queries.
 
 mod auth;
 mod filter;
