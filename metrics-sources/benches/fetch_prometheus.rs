@@ -15,9 +15,7 @@ use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use kanary_judge::CanaryConfig;
 use kanary_metrics_sources::prometheus::{Prometheus, PrometheusAccount};
-use kanary_metrics_sources::{
-    CanaryScope, CanaryScopePair, FetchOptions, HttpClient, fetch_pairs,
-};
+use kanary_metrics_sources::{CanaryScope, CanaryScopePair, FetchOptions, HttpClient, fetch_pairs};
 
 /// The 50 `bench_metric_NN` gauges of `testdata/e2e/metrics.om`.
 fn config() -> CanaryConfig {
@@ -60,18 +58,32 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     // Check once that the data is really there: 50 pairs of 61 finite points a side.
     let pairs = runtime
-        .block_on(fetch_pairs(&source, &config, &scopes, FetchOptions::default()))
+        .block_on(fetch_pairs(
+            &source,
+            &config,
+            &scopes,
+            FetchOptions::default(),
+        ))
         .unwrap();
     assert_eq!(pairs.len(), 50);
-    assert!(pairs.iter().all(|p| p.values.control.len() == 61
-        && p.values.experiment.iter().all(|v| v.is_finite())));
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p.values.control.len() == 61
+                && p.values.experiment.iter().all(|v| v.is_finite()))
+    );
 
     let mut group = c.benchmark_group("fetch_prometheus");
     group.sample_size(20);
     group.bench_function("50_metrics_x2_scopes_1h_at_60s", |b| {
         b.iter(|| {
             runtime
-                .block_on(fetch_pairs(&source, &config, &scopes, FetchOptions::default()))
+                .block_on(fetch_pairs(
+                    &source,
+                    &config,
+                    &scopes,
+                    FetchOptions::default(),
+                ))
                 .unwrap()
         })
     });

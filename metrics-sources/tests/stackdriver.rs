@@ -224,6 +224,7 @@ fn policy() -> RetryPolicy {
         max_backoff: Duration::from_millis(5),
         request_timeout: Duration::from_secs(10),
         deadline: Duration::from_secs(30),
+        ..RetryPolicy::default()
     }
 }
 
