@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 #[path = "../metrics-sources/tests/support/prometheus_server.rs"]
-#[allow(dead_code)]
 mod prometheus_server;
 
 use std::path::Path;

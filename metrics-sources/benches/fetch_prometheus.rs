@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "../tests/support/prometheus_server.rs"]
-#[allow(dead_code)]
 mod prometheus_server;
 
 use std::collections::BTreeMap;

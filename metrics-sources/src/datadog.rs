@@ -150,10 +150,7 @@ impl MetricsSource for Datadog {
         scope: &CanaryScope,
     ) -> Result<String, SourceError> {
         let name = metric.name.as_deref().unwrap_or("");
-        let query = metric
-            .query
-            .as_ref()
-            .ok_or_else(|| SourceError::InvalidQuery(format!("metric '{name}' has no query")))?;
+        let query = crate::source::metric_query(metric)?;
         // DatadogMetricsService.buildQuery: an empty expansion counts as no template.
         let custom = expand_custom_filter(config, query, scope, DATADOG_BASE_ATTRIBUTES)?;
         if let Some(custom) = custom.filter(|c| !c.is_empty()) {

@@ -138,3 +138,23 @@ pub fn display_url(url: &reqwest::Url) -> String {
     let _ = u.set_password(None);
     u.to_string()
 }
+
+/// An error and its causes, `: `-separated, each cause once.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    append_causes(&mut text, e);
+    text
+}
+
+/// Appends `e`'s causes to `text`, `: `-separated, skipping any already in it.
+pub(crate) fn append_causes(text: &mut String, e: &dyn std::error::Error) {
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+}

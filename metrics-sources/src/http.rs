@@ -207,15 +207,7 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     });
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
+    crate::error::append_causes(&mut text, e);
     text
 }
 

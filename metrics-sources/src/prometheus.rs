@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::http::{BoxFuture, HttpRequest, HttpResponse};
 use crate::scope::{TimeGrid, iso, iso_millis};
+use crate::source::{metric_query, non_empty};
 use crate::template::{PROMETHEUS_BASE_ATTRIBUTES, expand_custom_filter};
 use crate::{CanaryScope, HttpClient, MetricsSource, Origin, SourceError};
 
@@ -229,16 +230,6 @@ impl Prometheus {
             }
         }
     }
-}
-
-fn metric_query(metric: &CanaryMetricConfig) -> Result<&MetricQuery, SourceError> {
-    metric.query.as_ref().ok_or_else(|| {
-        SourceError::InvalidQuery(format!("metric '{}' has no query", metric.name()))
-    })
-}
-
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.filter(|s| !s.is_empty())
 }
 
 /// Kayenta's `PrometheusMetricsService.buildQuery`, step for step:

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use kanary_judge::{CanaryConfig, CanaryMetricConfig, MetricSet, MetricSetPair};
+use kanary_judge::{CanaryConfig, CanaryMetricConfig, MetricQuery, MetricSet, MetricSetPair};
 use tracing::Instrument;
 
 use crate::http::BoxFuture;
@@ -127,4 +127,19 @@ pub async fn fetch_pairs(
         }
     }
     mixer::mix_all(&names, &control, &experiment)
+}
+
+/// The metric's query, or an error naming the metric.
+pub(crate) fn metric_query(metric: &CanaryMetricConfig) -> Result<&MetricQuery, SourceError> {
+    metric.query.as_ref().ok_or_else(|| {
+        SourceError::InvalidQuery(format!(
+            "metric '{}' has no query",
+            metric.name.as_deref().unwrap_or("")
+        ))
+    })
+}
+
+/// `Some` only for a non-empty string (Spring's `StringUtils.hasText` for our purposes).
+pub(crate) fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use kanary_judge::{CanaryConfig, MetricQuery};
 
+use crate::source::non_empty;
 use crate::{CanaryScope, SourceError};
 
 /// The scope attributes bound for Prometheus and Stackdriver templates.
@@ -109,10 +110,6 @@ fn bind(vars: &mut BTreeMap<String, String>, key: &str, value: Option<&str>) {
     if let Some(v) = non_empty(value) {
         vars.insert(key.to_string(), v.to_string());
     }
-}
-
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.filter(|s| !s.is_empty())
 }
 
 /// Orca's escaping: every `${` becomes `$\{` (Kayenta's `escapeTemplates`).

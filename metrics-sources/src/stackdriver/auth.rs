@@ -205,7 +205,7 @@ impl ServiceAccount {
                     origin.account,
                     self.path.display(),
                     self.token_uri,
-                    error_chain(&e)
+                    crate::error::error_chain(&e)
                 )));
             }
             Err(_) => {
@@ -229,22 +229,7 @@ fn provider(path: &Path, key_json: &str) -> Result<CustomServiceAccount, SourceE
         SourceError::Config(format!(
             "the Google service-account key file {} cannot be used: {}",
             path.display(),
-            error_chain(&e)
+            crate::error::error_chain(&e)
         ))
     })
-}
-
-/// An error and its causes, `: `-separated, without repeats.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }

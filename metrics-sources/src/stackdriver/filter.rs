@@ -2,6 +2,7 @@
 
 use kanary_judge::{CanaryConfig, CanaryMetricConfig, MetricQuery};
 
+use crate::source::non_empty;
 use crate::template::{PROMETHEUS_BASE_ATTRIBUTES, expand_custom_filter};
 use crate::{CanaryScope, SourceError};
 
@@ -29,17 +30,6 @@ const GKE_CONTAINER_RESOURCE_LABELS: &[&str] = &[
 /// The `extendedScopeParams` prefix that becomes a `metadata.user_labels."<k>"` clause.
 const USER_LABELS_PREFIX: &str = "user_labels.";
 
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.filter(|s| !s.is_empty())
-}
-
-/// The metric's query, or an error naming the metric.
-pub(super) fn query_of(metric: &CanaryMetricConfig) -> Result<&MetricQuery, SourceError> {
-    metric.query.as_ref().ok_or_else(|| {
-        SourceError::InvalidQuery(format!("metric '{}' has no query", metric.name()))
-    })
-}
-
 /// The resource type: the query's, else the scope's `resourceType` parameter (Kayenta's
 /// `StringUtils.hasText(queryConfig.getResourceType()) ? ... : scope.getResourceType()`).
 pub(super) fn resource_type<'a>(
@@ -64,7 +54,7 @@ pub(super) fn build_filter(
     scope: &CanaryScope,
     account_project: &str,
 ) -> Result<String, SourceError> {
-    let query = query_of(metric)?;
+    let query = crate::source::metric_query(metric)?;
     // Kayenta checks the resource type in `queryMetrics`, before it builds the filter;
     // checking it here too gives `dryRun` the same message instead of `resource.type=null`.
     let resource_type = resource_type(query, scope)?;

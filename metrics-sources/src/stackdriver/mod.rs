@@ -35,6 +35,7 @@ use kanary_judge::{CanaryConfig, CanaryMetricConfig, MetricSet};
 use reqwest::header::AUTHORIZATION;
 
 use crate::http::{BoxFuture, HttpRequest, HttpResponse};
+use crate::source::{metric_query, non_empty};
 use crate::{CanaryScope, HttpClient, MetricsSource, Origin, SourceError};
 
 use auth::Auth;
@@ -189,10 +190,6 @@ fn google_error_message(response: &HttpResponse) -> String {
     }
 }
 
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.filter(|s| !s.is_empty())
-}
-
 impl MetricsSource for Stackdriver {
     fn service_type(&self) -> &'static str {
         SERVICE
@@ -218,7 +215,7 @@ impl MetricsSource for Stackdriver {
         scope: &'a CanaryScope,
     ) -> BoxFuture<'a, Result<Vec<MetricSet>, SourceError>> {
         Box::pin(async move {
-            let query = filter::query_of(metric)?;
+            let query = metric_query(metric)?;
             let filter = self.build_query(config, metric, scope)?;
             // Kayenta: the query's value, else the scope's, else the default.
             let aligner = non_empty(query.per_series_aligner.as_deref())
