@@ -806,3 +806,75 @@ fn cli_unreachable_prometheus_names_the_account_and_url() {
     assert!(last.contains("'prometheus'"), "{last}");
     assert!(last.contains(&url), "{last}");
 }
+
+#[test]
+fn cli_json_prints_the_partial_result_when_an_interval_fails() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = kanary(&[
+        "analyze",
+        "--config",
+        "testdata/analyze/config.json",
+        "--prometheus-url",
+        &url,
+        "--control-scope",
+        "web-baseline",
+        "--experiment-scope",
+        "web-canary",
+        "--start",
+        "2026-11-30T10:00:00Z",
+        "--lifetime",
+        "10m",
+        "--attempts",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    assert_eq!(result["didPassThresholds"], false);
+    assert_eq!(result["canaryScores"], serde_json::json!([0.0]));
+    let execution = &result["canaryExecutionResults"][0];
+    assert_eq!(execution["executionStatus"], "TERMINAL");
+    let error = execution["exception"]["details"]["errors"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(error.contains(&url), "{error}");
+}
+
+#[test]
+fn cli_a_window_too_wide_for_prometheus_is_refused_before_any_wait() {
+    // Six hours at one second grow past Prometheus's 11,001 points at the 4th judgement;
+    // the analysis starts now, so without the preflight it would fail hours from now.
+    let out = kanary(&[
+        "analyze",
+        "--config",
+        "testdata/analyze/config.json",
+        "--prometheus-url",
+        "http://127.0.0.1:9",
+        "--control-scope",
+        "web-baseline",
+        "--experiment-scope",
+        "web-canary",
+        "--start",
+        "now",
+        "--lifetime",
+        "6h",
+        "--interval",
+        "1h",
+        "--step",
+        "1",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let line = error_line(&out);
+    assert!(line.contains("judgement 6 covers"), "{line}");
+    assert!(
+        line.contains("21601 points per series at a step of 1 s"),
+        "{line}"
+    );
+    assert!(line.contains("prometheus returns at most 11001"), "{line}");
+}

@@ -71,7 +71,8 @@ impl DatadogAccount {
     ) -> Result<Self, SourceError> {
         let base_url = reqwest::Url::parse(base_url.trim_end_matches('/')).map_err(|e| {
             SourceError::Config(format!(
-                "the Datadog URL '{base_url}' is not a valid URL: {e}"
+                "the Datadog URL '{}' is not a valid URL: {e}",
+                crate::error::redact_url_text(base_url)
             ))
         })?;
         if !matches!(base_url.scheme(), "http" | "https") {
@@ -278,13 +279,16 @@ fn read_response(
         }
         Some(_) => return Err(origin.bad_response(url, "'series' is not an array")),
     };
-    series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            series_values(s).map_err(|e| origin.bad_response(url, format!("series[{i}]{e}")))
-        })
-        .collect()
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(series.len());
+    for (i, s) in series.iter().enumerate() {
+        let (grid, values) =
+            series_values(s).map_err(|e| origin.bad_response(url, format!("series[{i}]{e}")))?;
+        total = total.saturating_add(grid.len());
+        crate::scope::check_fetch_size(1, total).map_err(|e| origin.bad_response(url, e))?;
+        out.push((grid, values));
+    }
+    Ok(out)
 }
 
 /// Datadog's error text: the `errors` array of its error bodies joined with `; `, else

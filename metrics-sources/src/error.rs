@@ -158,3 +158,32 @@ pub(crate) fn append_causes(text: &mut String, e: &dyn std::error::Error) {
         source = s.source();
     }
 }
+
+/// URL text as typed, with any user info (`user:password@`) replaced by `***@`, for
+/// messages about a URL that could not be parsed.
+pub(crate) fn redact_url_text(text: &str) -> String {
+    let after_scheme = text.find("://").map_or(0, |i| i + 3);
+    let authority_end = text[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| after_scheme + i);
+    match text[after_scheme..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..after_scheme], &text[after_scheme + at..]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_info_is_redacted() {
+        assert_eq!(
+            redact_url_text("http://u:p@host:x/a@b"),
+            "http://***@host:x/a@b"
+        );
+        assert_eq!(redact_url_text("u:p@host"), "***@host");
+        assert_eq!(redact_url_text("http://host/p"), "http://host/p");
+        assert_eq!(redact_url_text(""), "");
+    }
+}

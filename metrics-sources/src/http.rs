@@ -96,6 +96,8 @@ pub enum TransportError {
     /// Connection refused or reset, DNS, TLS, a body cut short: anything Kayenta's OkHttp
     /// would raise as an `IOException`.
     Io(String),
+    /// The body is larger than the transport reads (the limit, bytes). Not retried.
+    TooLarge(usize),
 }
 
 impl std::fmt::Display for TransportError {
@@ -103,6 +105,9 @@ impl std::fmt::Display for TransportError {
         match self {
             TransportError::Timeout => f.write_str("timed out"),
             TransportError::Io(e) => f.write_str(e),
+            TransportError::TooLarge(limit) => {
+                write!(f, "the response body is larger than {limit} bytes")
+            }
         }
     }
 }
@@ -117,10 +122,15 @@ pub trait Transport: Send + Sync {
     ) -> BoxFuture<'a, Result<HttpResponse, TransportError>>;
 }
 
+/// The largest response body kanary reads by default: 256 MiB (11,000 points of a few
+/// hundred Prometheus series fit many times over).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
 /// The network transport: one shared `reqwest::Client`.
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
+    max_body_bytes: usize,
 }
 
 impl ReqwestTransport {
@@ -132,12 +142,21 @@ impl ReqwestTransport {
             .user_agent(concat!("kanary/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self::with_client(client))
     }
 
     /// A transport over a client the caller built (shared connection pool, own settings).
     pub fn with_client(client: reqwest::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Sets the largest response body read; a larger one is an error, not retried.
+    pub fn with_max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
     }
 }
 
@@ -158,14 +177,26 @@ impl Transport for ReqwestTransport {
                     .map_err(|e| TransportError::Io(describe_reqwest(&e)))?;
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
-                let body = response
-                    .bytes()
+                let limit = self.max_body_bytes;
+                if response.content_length().is_some_and(|n| n > limit as u64) {
+                    return Err(TransportError::TooLarge(limit));
+                }
+                let mut response = response;
+                let mut body = Vec::new();
+                while let Some(chunk) = response
+                    .chunk()
                     .await
-                    .map_err(|e| TransportError::Io(describe_reqwest(&e)))?;
+                    .map_err(|e| TransportError::Io(describe_reqwest(&e)))?
+                {
+                    if body.len() + chunk.len() > limit {
+                        return Err(TransportError::TooLarge(limit));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
                 Ok(HttpResponse {
                     status,
                     headers,
-                    body: body.to_vec(),
+                    body,
                 })
             };
             match tokio::time::timeout(timeout, call).await {
@@ -319,7 +350,8 @@ pub fn is_retryable_status(status: u16) -> bool {
 pub fn retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        // Any number of seconds parses; a day is longer than any fetch deadline.
+        return Some(Duration::from_secs(secs.min(86_400)));
     }
     let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
     let delta = at.with_timezone(&chrono::Utc) - now;
@@ -422,6 +454,14 @@ impl Session<'_> {
                     server_wait = retry_after(&resp.headers, chrono::Utc::now());
                     last_response = Some(resp);
                 }
+                Err(TransportError::TooLarge(limit)) => {
+                    return Err(SourceError::Response {
+                        service: self.origin.service,
+                        account: self.origin.account.clone(),
+                        url,
+                        detail: format!("the response body is larger than {limit} bytes"),
+                    });
+                }
                 Err(e) => {
                     tracing::warn!(
                         service = self.origin.service,
@@ -445,7 +485,11 @@ impl Session<'_> {
             let wait = policy
                 .backoff_before(attempt)
                 .max(server_wait.unwrap_or(Duration::ZERO));
-            if Instant::now() + wait >= self.deadline {
+            // `checked_add`: a server's `Retry-After` can be any number of seconds.
+            if Instant::now()
+                .checked_add(wait)
+                .is_none_or(|t| t >= self.deadline)
+            {
                 // Waiting would outlast the deadline: say so now rather than sleep in vain.
                 return Err(self.deadline_error(&url, attempt, last_failure));
             }

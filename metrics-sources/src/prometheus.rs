@@ -99,7 +99,8 @@ impl PrometheusAccount {
     pub fn new(name: impl Into<String>, base_url: &str) -> Result<Self, SourceError> {
         let base_url = reqwest::Url::parse(base_url.trim_end_matches('/')).map_err(|e| {
             SourceError::Config(format!(
-                "the Prometheus URL '{base_url}' is not a valid URL: {e}"
+                "the Prometheus URL '{}' is not a valid URL: {e}",
+                crate::error::redact_url_text(base_url)
             ))
         })?;
         Ok(Self {
@@ -154,6 +155,10 @@ impl MetricsSource for Prometheus {
     ) -> Result<String, SourceError> {
         let query = metric_query(metric)?;
         build_query(config, query, scope, &self.account.scope_label)
+    }
+
+    fn max_points_per_series(&self) -> Option<usize> {
+        Some(MAX_POINTS_PER_SERIES)
     }
 
     fn query_metrics<'a>(
@@ -443,6 +448,7 @@ pub fn parse_query_range(
         // Kayenta's placeholder, so that the mixer can pair a side without data.
         return Ok(vec![set(BTreeMap::new(), vec![f64::NAN; grid.len()])]);
     }
+    crate::scope::check_fetch_size(data.result.len(), grid.len())?;
     let mut sets = Vec::with_capacity(data.result.len());
     for (i, series) in data.result.into_iter().enumerate() {
         let mut points = Vec::with_capacity(series.values.len());

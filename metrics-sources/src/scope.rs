@@ -96,6 +96,21 @@ pub struct TimeGrid {
 /// The most points one grid may hold (a day at one second is 86,401).
 pub const MAX_GRID_POINTS: usize = 1_000_000;
 
+/// The most values one fetch (one metric, one scope, all its series) may hold: 20 million
+/// doubles, 160 MB. A store that answers with more series than that is refused rather
+/// than allowed to exhaust memory.
+pub const MAX_VALUES_PER_FETCH: usize = 20_000_000;
+
+/// Checks that `series` series of `len` values each fit in [`MAX_VALUES_PER_FETCH`].
+pub fn check_fetch_size(series: usize, len: usize) -> Result<(), String> {
+    match series.checked_mul(len) {
+        Some(total) if total <= MAX_VALUES_PER_FETCH => Ok(()),
+        _ => Err(format!(
+            "{series} series of {len} points exceed the limit of {MAX_VALUES_PER_FETCH} values per fetch; narrow the query or use a larger step"
+        )),
+    }
+}
+
 impl TimeGrid {
     /// The instants of `[start, end]` at `step`, both ends included when `end` falls on
     /// the grid: what Prometheus's `query_range` and Datadog's point walk return.

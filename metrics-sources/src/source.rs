@@ -28,6 +28,12 @@ pub trait MetricsSource: Send + Sync {
         scope: &CanaryScope,
     ) -> Result<String, SourceError>;
 
+    /// The most points the store returns per series, if it has a limit (Prometheus: 11,001),
+    /// so that a long analysis can refuse a window that will not fit before it starts.
+    fn max_points_per_series(&self) -> Option<usize> {
+        None
+    }
+
     /// Fetches `metric` over `scope` (Kayenta's `queryMetrics`): one metric set per
     /// series, named after the metric, on the scope's time grid with
     /// `attributes.aligned = "true"`; a single placeholder set (no tags) when the store

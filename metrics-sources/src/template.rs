@@ -145,7 +145,15 @@ pub enum ExpandError {
     Undefined(String),
     /// A variable whose value refers back to itself.
     Cycle(String),
+    /// Values nested more than [`MAX_DEPTH`] deep, or an expansion longer than
+    /// [`MAX_EXPANDED_CHARS`] (variables that double each other grow exponentially).
+    TooLarge,
 }
+
+/// The deepest chain of variables whose values hold variables.
+pub const MAX_DEPTH: usize = 64;
+/// The longest expansion, in characters.
+pub const MAX_EXPANDED_CHARS: usize = 1 << 16;
 
 /// `StringSubstitutor.replace` with prefix `${`, suffix `}`, escape `$`, default delimiter
 /// `:-`, recursive substitution of values, no substitution inside variable names, and
@@ -190,7 +198,10 @@ fn substitute(
         };
         let end = close + 1;
         let expr: String = buf[start + 2..close].iter().collect();
-        let (name, default) = match expr.find(":-") {
+        // commons-text stops looking for the `:-` delimiter at a nested `${` (variable
+        // substitution in names is off), so `${x${y:-z}` names the variable `x${y:-z`.
+        let searchable = expr.find("${").map_or(expr.as_str(), |i| &expr[..i]);
+        let (name, default) = match searchable.find(":-") {
             Some(i) => (expr[..i].to_string(), Some(expr[i + 2..].to_string())),
             None => (expr.clone(), None),
         };
@@ -202,6 +213,9 @@ fn substitute(
             return Err(ExpandError::Undefined(name));
         };
         let value_len = value.chars().count();
+        if prior.len() >= MAX_DEPTH || buf.len() - (end - start) + value_len > MAX_EXPANDED_CHARS {
+            return Err(ExpandError::TooLarge);
+        }
         buf.splice(start..end, value.chars());
         prior.push(name);
         let inner = substitute(buf, start, value_len, vars, prior)?;
@@ -252,6 +266,33 @@ mod tests {
         assert!(matches!(expand("${a}", &v), Err(ExpandError::Cycle(_))));
         let v = vars(&[("a", "${a}")]);
         assert!(matches!(expand("${a}", &v), Err(ExpandError::Cycle(_))));
+    }
+
+    #[test]
+    fn a_nested_prefix_hides_the_default_delimiter() {
+        let v = vars(&[("y", "1")]);
+        assert_eq!(
+            expand("${x${y:-z}", &v),
+            Err(ExpandError::Undefined("x${y:-z".into()))
+        );
+    }
+
+    #[test]
+    fn doubling_chains_and_deep_chains_are_refused() {
+        let mut v = BTreeMap::new();
+        for i in 0..40 {
+            v.insert(format!("v{i}"), format!("${{v{}}}${{v{}}}", i + 1, i + 1));
+        }
+        v.insert("v40".into(), "x".into());
+        assert_eq!(expand("${v0}", &v), Err(ExpandError::TooLarge));
+        let mut v = BTreeMap::new();
+        for i in 0..100 {
+            v.insert(format!("d{i}"), format!("${{d{}}}", i + 1));
+        }
+        v.insert("d100".into(), "end".into());
+        assert_eq!(expand("${d0}", &v), Err(ExpandError::TooLarge));
+        v.remove("d0");
+        assert_eq!(expand("${d50}", &v), Ok("end".into()));
     }
 
     #[test]

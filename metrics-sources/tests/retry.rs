@@ -204,6 +204,22 @@ async fn a_retry_after_beyond_the_deadline_fails_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_absurd_retry_after_is_an_error_not_a_panic() {
+    let t = Scripted::new(&[Step::StatusRetryAfter(503, "10000000000000000000")]);
+    let c = client(t.clone(), RetryPolicy::default());
+    let err = c
+        .session(Origin::new("datadog", "dd"))
+        .get(&request())
+        .await
+        .unwrap_err();
+    // Read as a day (no overflow), which is past the deadline: fail at once.
+    assert!(
+        matches!(err, SourceError::Deadline { attempts: 1, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn request_timeouts_are_retried_and_bounded_by_the_deadline() {
     let t = Scripted::new(&[Step::Hang]);
     let c = client(t.clone(), RetryPolicy::default());

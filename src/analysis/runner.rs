@@ -148,6 +148,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
     let clock = analysis.clock;
     let build_time = clock.now();
     let plan = Plan::new(analysis.spec, build_time)?;
+    preflight(&plan, analysis)?;
     let of = plan.judgements();
     analysis
         .observer
@@ -248,6 +249,38 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
         result,
         stopped_early_at,
     })
+}
+
+/// Refuses, before any wait, a plan whose largest window cannot be fetched: more points
+/// per series than the store returns, or than kanary holds. Without this a growing
+/// window would fail hours into a live analysis.
+fn preflight(plan: &Plan, analysis: &Analysis<'_>) -> Result<(), AnalysisError> {
+    let step = analysis.spec.step_secs.max(1);
+    let Some(widest) = plan.windows.iter().max_by_key(|w| w.end - w.start) else {
+        return Ok(());
+    };
+    let span = (widest.end - widest.start).num_seconds().max(0);
+    let points = usize::try_from(span / step + 1).unwrap_or(usize::MAX);
+    let limit = analysis
+        .source
+        .max_points_per_series()
+        .unwrap_or(usize::MAX)
+        .min(kanary_metrics_sources::scope::MAX_GRID_POINTS);
+    if points > limit {
+        return Err(AnalysisError::Invalid(format!(
+            "judgement {} covers {} to {}: {points} points per series at a step of {step} s, but {} returns at most {limit}; use a larger step{}",
+            widest.index,
+            iso(&widest.start),
+            iso(&widest.end),
+            analysis.source.service_type(),
+            if plan.lookback_secs > 0 {
+                ""
+            } else {
+                " or a lookback"
+            }
+        )));
+    }
+    Ok(())
 }
 
 /// Fetches and judges one window, recording the judgement window (the first scope's

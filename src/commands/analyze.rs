@@ -80,7 +80,21 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<Ex
     while let Ok(line) = rx.try_recv() {
         writeln!(out.stderr, "kanary: {line}")?;
     }
-    let report = outcome.map_err(|e| explain(e, &args.config))?;
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            // Kayenta's result task runs after a failed interval too: in JSON mode the
+            // result so far (the failed judgement TERMINAL, its score 0.0) goes to stdout,
+            // the error to stderr, and the exit code is still 2.
+            if let (OutputFormat::Json, AnalysisError::Interval { partial, .. }) = (args.format, &e)
+            {
+                serde_json::to_writer_pretty(&mut *out.stdout, partial)
+                    .context("cannot write the result")?;
+                writeln!(out.stdout)?;
+            }
+            return Err(explain(e, &args.config));
+        }
+    };
 
     match args.format {
         OutputFormat::Json => {

@@ -76,7 +76,7 @@ impl std::fmt::Debug for StackdriverCredentials {
 }
 
 /// A Google metrics account (Kayenta's `kayenta.google.accounts[]`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StackdriverAccount {
     /// Account name.
     pub name: String,
@@ -86,6 +86,17 @@ pub struct StackdriverAccount {
     pub base_url: reqwest::Url,
     /// Credentials.
     pub credentials: StackdriverCredentials,
+}
+
+impl std::fmt::Debug for StackdriverAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackdriverAccount")
+            .field("name", &self.name)
+            .field("project", &self.project)
+            .field("base_url", &crate::display_url(&self.base_url))
+            .field("credentials", &self.credentials)
+            .finish()
+    }
 }
 
 impl StackdriverAccount {
@@ -99,7 +110,8 @@ impl StackdriverAccount {
     ) -> Result<Self, SourceError> {
         let base_url = reqwest::Url::parse(base_url.trim_end_matches('/')).map_err(|e| {
             SourceError::Config(format!(
-                "the Stackdriver URL '{base_url}' is not a valid URL: {e}"
+                "the Stackdriver URL '{}' is not a valid URL: {e}",
+                crate::error::redact_url_text(base_url)
             ))
         })?;
         let project = project.into();
@@ -294,6 +306,8 @@ impl MetricsSource for Stackdriver {
                     )
                 })?;
                 series.extend(page.time_series.unwrap_or_default());
+                crate::scope::check_fetch_size(series.len(), shape.grid.len())
+                    .map_err(|detail| origin.bad_response(&page_url, detail))?;
                 match page.next_page_token.filter(|t| !t.is_empty()) {
                     None => break,
                     Some(token) => {
