@@ -36,12 +36,16 @@
 //! # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 //! ```
 
+pub mod accounts;
 pub mod analysis;
 mod cli;
 mod commands;
+pub mod executor;
 mod input;
 mod json_path;
 mod report;
+pub mod server;
+pub mod store;
 mod validate;
 
 pub use cli::{AnalyzeArgs, Cli, ColorChoice, Command, JudgeArgs, OutputFormat, ValidateArgs};
