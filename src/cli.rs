@@ -36,6 +36,9 @@ pub enum Command {
     /// interval from live metrics, as Kayenta's standalone canary analysis does.
     #[command(long_about = ANALYZE_LONG_ABOUT, after_help = ANALYZE_AFTER_HELP)]
     Analyze(Box<AnalyzeArgs>),
+    /// Run the Kayenta-compatible canary analysis service (REST API, background executor).
+    #[command(long_about = SERVE_LONG_ABOUT, after_help = SERVE_AFTER_HELP)]
+    Serve(ServeArgs),
 }
 
 const JUDGE_LONG_ABOUT: &str = "\
@@ -144,6 +147,170 @@ Examples:
       --datadog-url https://api.datadoghq.com --control-scope host:web-b \\
       --experiment-scope host:web-c --start 2026-11-30T10:00:00Z \\
       --end 2026-11-30T11:00:00Z --format json";
+
+const SERVE_LONG_ABOUT: &str = "\
+Run the Kayenta-compatible canary analysis service: Kayenta's REST API (/canaryConfig, \
+/canary, /standalone_canary_analysis, /judges, /metricSetPairList, /credentials, ...) and \
+the background executor that runs the analyses, over one store.
+
+Every flag can also be set by the environment variable shown next to it (containers \
+configure by environment); a flag given on the command line wins.
+
+Store: --database-url sqlite://kanary.db (the default: one file in the working \
+directory, created when missing), postgres://... (several replicas share the work) or \
+memory: (nothing persists).
+
+Accounts: --accounts reads the account sections of Kayenta's own kayenta.yml; \
+--prometheus-url alone defines one metrics account named `prometheus` (with --accounts \
+it is appended).
+
+Auth: with a token (KANARY_AUTH_TOKEN, or --auth-token-file), every endpoint except \
+/health, /livez, /readyz and /metrics requires `Authorization: Bearer <token>`. \
+--allow-anonymous also lets requests without an Authorization header through (Argo \
+Rollouts' Kayenta provider sends none); a wrong token is still refused. Without a token \
+and without --allow-anonymous, kanary refuses to listen on anything but loopback.";
+
+const SERVE_AFTER_HELP: &str = "\
+Secrets never come from flag values (the process list shows them):
+  KANARY_AUTH_TOKEN   the bearer token (environment only), or --auth-token-file FILE
+
+Logs go to stderr: KANARY_LOG sets the filter (default `info`, e.g.
+`kanary=debug,tower_http=warn`), --log-format json (KANARY_LOG_FORMAT=json) writes one
+JSON object per line.
+
+On startup one line `listening on http://ADDRESS:PORT` is printed on stdout (use
+--port 0 for any free port). SIGTERM or SIGINT stops accepting requests, lets the
+requests and the executor finish for up to --shutdown-grace seconds, and exits 0.
+Executions still running then keep their stored state: their lease expires and the
+next start (or another replica on the same database) resumes them.
+
+Exit status:
+  0  stopped by SIGTERM/SIGINT
+  2  unusable flags, token, accounts or database, or the address cannot be bound
+
+Examples:
+  kanary serve --prometheus-url http://prometheus:9090
+  KANARY_AUTH_TOKEN=... kanary serve --bind 0.0.0.0 --accounts kayenta.yml \\
+      --database-url postgres://kanary@db/kanary";
+
+/// `kanary serve`. Every flag is also an environment variable (`KANARY_*`).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on. Anything but loopback needs a token or --allow-anonymous.
+    #[arg(
+        long,
+        env = "KANARY_BIND",
+        value_name = "ADDR",
+        default_value = "127.0.0.1"
+    )]
+    pub bind: std::net::IpAddr,
+    /// The port to listen on (0: any free port; the printed line says which).
+    #[arg(long, env = "KANARY_PORT", value_name = "PORT", default_value_t = 8090)]
+    pub port: u16,
+    /// Kayenta's kayenta.yml, whose metrics and storage account sections are read.
+    #[arg(long, env = "KANARY_ACCOUNTS", value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
+    /// The store: sqlite://PATH (created when missing), postgres://... or memory:.
+    #[arg(
+        long,
+        env = "KANARY_DATABASE_URL",
+        value_name = "URL",
+        default_value = "sqlite://kanary.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// A Prometheus base URL: one metrics account named `prometheus`.
+    #[arg(
+        long,
+        env = "KANARY_PROMETHEUS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub prometheus_url: Option<String>,
+    /// A file holding the bearer token (surrounding whitespace is ignored); the token may
+    /// also come from KANARY_AUTH_TOKEN, never from a flag's value.
+    #[arg(long, env = "KANARY_AUTH_TOKEN_FILE", value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// Let requests without an Authorization header through (a wrong token is still
+    /// refused); allows listening beyond loopback without a token.
+    #[arg(
+        long,
+        env = "KANARY_ALLOW_ANONYMOUS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_anonymous: bool,
+    /// The largest request body accepted (413 above): bytes, or with KB, MB or GB
+    /// (binary units, as Spring's DataSize reads Kayenta's limits).
+    #[arg(
+        long,
+        env = "KANARY_MAX_BODY",
+        value_name = "SIZE",
+        default_value = "64MB",
+        value_parser = parse_byte_size
+    )]
+    pub max_body: usize,
+    /// Log lines as text or JSON (on stderr).
+    #[arg(
+        long,
+        env = "KANARY_LOG_FORMAT",
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+    /// On SIGTERM/SIGINT, how long in-flight requests and the executor may take to stop
+    /// before the process exits anyway (keep it below Kubernetes'
+    /// terminationGracePeriodSeconds, 30 by default).
+    #[arg(
+        long,
+        env = "KANARY_SHUTDOWN_GRACE",
+        value_name = "SECONDS",
+        default_value_t = 25
+    )]
+    pub shutdown_grace: u64,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Reads `64MB`, `512KB`, `1GB` or a number of bytes. Units are binary (1 KB = 1024
+/// bytes), as Spring's `DataSize` reads Kayenta's size settings, so that the default
+/// `64MB` is [`crate::server::DEFAULT_MAX_BODY_BYTES`]; `KiB`/`MiB`/`GiB` and `B` are
+/// accepted too, in any case, with or without a space.
+pub fn parse_byte_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a size: use bytes or a number with KB, MB or GB, e.g. 64MB"
+            ));
+        }
+    };
+    let number: usize = digits.parse().map_err(|_| {
+        format!("'{text}' is not a size: use bytes or a number with KB, MB or GB, e.g. 64MB")
+    })?;
+    let bytes = number
+        .checked_mul(1usize << shift)
+        .ok_or_else(|| format!("'{text}' is too large"))?;
+    if bytes == 0 {
+        return Err("the body limit must be at least 1 byte".to_string());
+    }
+    Ok(bytes)
+}
 
 /// `kanary analyze`. Durations and times are read as text and checked by the command, so
 /// that a mistake is one line naming the flag.
@@ -327,6 +494,63 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn byte_sizes_are_binary_units_as_spring_data_size() {
+        assert_eq!(parse_byte_size("64MB"), Ok(64 * 1024 * 1024));
+        assert_eq!(
+            parse_byte_size("64MB"),
+            Ok(crate::server::DEFAULT_MAX_BODY_BYTES)
+        );
+        assert_eq!(parse_byte_size("512KB"), Ok(512 * 1024));
+        assert_eq!(parse_byte_size("512 kb"), Ok(512 * 1024));
+        assert_eq!(parse_byte_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_byte_size("1000"), Ok(1000));
+        assert_eq!(parse_byte_size("1000B"), Ok(1000));
+        for bad in [
+            "",
+            "MB",
+            "64XB",
+            "-1",
+            "1.5MB",
+            "0",
+            "0MB",
+            "99999999999999999999GB",
+        ] {
+            let err = parse_byte_size(bad).expect_err(bad);
+            assert!(!err.is_empty(), "{bad}");
+        }
+        assert_eq!(
+            parse_byte_size("64XB"),
+            Err("'64XB' is not a size: use bytes or a number with KB, MB or GB, e.g. 64MB".into())
+        );
+    }
+
+    #[test]
+    fn serve_flags_have_env_vars_and_defaults() {
+        let cli = Cli::try_parse_from(["kanary", "serve"]).expect("parse");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.bind.to_string(), "127.0.0.1");
+        assert_eq!(args.port, 8090);
+        assert_eq!(args.database_url, "sqlite://kanary.db");
+        assert_eq!(args.max_body, crate::server::DEFAULT_MAX_BODY_BYTES);
+        assert!(!args.allow_anonymous);
+        assert_eq!(args.log_format, LogFormat::Text);
+        let serve = Cli::command();
+        let serve = serve.find_subcommand("serve").expect("serve");
+        for arg in serve.get_arguments() {
+            if arg.get_long().is_some_and(|l| l != "help" && l != "color") {
+                let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_default();
+                assert!(
+                    env.starts_with("KANARY_"),
+                    "--{:?} has no KANARY_ env var",
+                    arg.get_long()
+                );
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! - `kanary analyze` runs Kayenta's standalone canary analysis against Prometheus, Datadog
 //!   or Cloud Monitoring: a judgement every interval, an early stop at or below the marginal
 //!   threshold, the decision on the last score (exit 0 pass, 1 fail, 2 error). Its runner,
-//!   [`analysis::run`], is independent of the command line.
+//!   [`analysis::run`], is independent of the command line;
+//! - `kanary serve` runs the Kayenta-compatible service: the REST API ([`server::app`],
+//!   [`server::serve`]) and the background [`executor`] over one [`store`].
 //!
 //! `main.rs` only parses the command line and maps the outcome to an exit code; embedders and
 //! tests call [`run`] with their own writers:
@@ -48,7 +50,10 @@ pub mod server;
 pub mod store;
 mod validate;
 
-pub use cli::{AnalyzeArgs, Cli, ColorChoice, Command, JudgeArgs, OutputFormat, ValidateArgs};
+pub use cli::{
+    AnalyzeArgs, Cli, ColorChoice, Command, JudgeArgs, LogFormat, OutputFormat, ServeArgs,
+    ValidateArgs, parse_byte_size,
+};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -104,5 +109,6 @@ pub fn run(cli: &Cli, output: &mut Output<'_>) -> anyhow::Result<ExitStatus> {
         Command::Judge(args) => commands::judge::run(args, output),
         Command::Validate(args) => commands::validate::run(args, output),
         Command::Analyze(args) => commands::analyze::run(args, output),
+        Command::Serve(args) => commands::serve::run(args, output),
     }
 }

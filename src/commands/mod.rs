@@ -2,5 +2,6 @@
 
 pub(crate) mod analyze;
 pub(crate) mod judge;
+pub(crate) mod serve;
 pub(crate) mod thresholds;
 pub(crate) mod validate;
