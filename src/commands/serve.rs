@@ -367,7 +367,9 @@ mod tests {
         let names: Vec<_> = accounts.metrics.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["prometheus"]);
         assert!(load_accounts(None, None).unwrap().metrics.is_empty());
-        let bad = load_accounts(None, Some("not a url")).unwrap_err().to_string();
+        let bad = load_accounts(None, Some("not a url"))
+            .unwrap_err()
+            .to_string();
         assert!(bad.starts_with("--prometheus-url: "), "{bad}");
     }
 

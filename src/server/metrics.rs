@@ -443,6 +443,13 @@ mod tests {
             ),
             Some("3")
         );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"kanary_http_requests_total{method="GET",route="unmatched",status="404"}"#
+            ),
+            Some("1")
+        );
         // Raw paths never become labels.
         assert!(
             !text.contains("/things/a") && !text.contains("/no/such/path"),
