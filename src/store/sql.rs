@@ -122,9 +122,10 @@ async fn connect_sqlite(url: &str, database: &str) -> Result<SqlitePool, StoreEr
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| cannot_open(&e))?
         .create_if_missing(true)
-        // WAL: readers do not block the writer nor the writer the readers; NORMAL is the
-        // synchronous level SQLite recommends with WAL (durable at each checkpoint, never
-        // corrupt).
+        // WAL: readers do not block the writer nor the writer the readers. NORMAL is the
+        // synchronous level SQLite recommends with WAL: a crash of kanary loses nothing, a
+        // power loss may lose the last commits (an execution then runs again: attempts are
+        // at least once), and the file is never corrupt.
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(SQLITE_BUSY_TIMEOUT);
@@ -144,7 +145,7 @@ async fn connect_sqlite(url: &str, database: &str) -> Result<SqlitePool, StoreEr
         .connect_with(options)
         .await
         .map_err(|e| cannot_open(&e))?;
-    migrate(&pool, Backend::Sqlite, database).await?;
+    migrate_sqlite(&pool, database).await?;
     Ok(pool)
 }
 
@@ -154,17 +155,17 @@ async fn connect_postgres(url: &str, database: &str) -> Result<PgPool, StoreErro
     };
     let options = PgConnectOptions::from_str(url).map_err(|e| cannot_open(&e))?;
     // One plain connection first: a pool retries a refused connection until its acquire
-    // timeout and then reports only "timed out"; this reports the cause at once. It also
-    // runs the migration, so the pool below starts on the current schema.
-    let mut connection = options.connect().await.map_err(|e| cannot_open(&e))?;
-    migrate(&mut connection, Backend::Postgres, database).await?;
+    // timeout and then reports only "timed out"; this reports the cause at once.
+    let connection = options.connect().await.map_err(|e| cannot_open(&e))?;
     // Closing politely is a courtesy: if it fails the server drops the session anyway.
     let _ = connection.close().await;
-    PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .connect_with(options)
         .await
-        .map_err(|e| cannot_open(&e))
+        .map_err(|e| cannot_open(&e))?;
+    migrate_postgres(&pool, database).await?;
+    Ok(pool)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,18 +221,36 @@ impl<'s> MigrationSource<'s> for Embedded {
     }
 }
 
-async fn migrate<'a, A>(target: A, backend: Backend, database: &str) -> Result<(), StoreError>
-where
-    A: sqlx::Acquire<'a>,
-    <A::Connection as std::ops::Deref>::Target: sqlx::migrate::Migrate,
-{
-    let failed = |error: MigrateError| {
-        StoreError::Backend(format!(
-            "cannot create or migrate the schema of database {database}: {error}"
-        ))
-    };
-    let migrator = Migrator::new(Embedded(backend)).await.map_err(failed)?;
-    migrator.run(target).await.map_err(failed)
+// Two functions on concrete pools rather than one generic over `sqlx::Acquire` (or one on a
+// `&mut PgConnection`): those futures are not `Send` for every lifetime (a known sqlx
+// limitation), and `open` must be spawnable. On PostgreSQL the migrator holds an advisory
+// lock while it runs, so replicas starting together migrate one after the other.
+async fn migrate_sqlite(pool: &SqlitePool, database: &str) -> Result<(), StoreError> {
+    let migrator = migrator(Backend::Sqlite, database).await?;
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| migrate_failed(e, database))
+}
+
+async fn migrate_postgres(pool: &PgPool, database: &str) -> Result<(), StoreError> {
+    let migrator = migrator(Backend::Postgres, database).await?;
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| migrate_failed(e, database))
+}
+
+async fn migrator(backend: Backend, database: &str) -> Result<Migrator, StoreError> {
+    Migrator::new(Embedded(backend))
+        .await
+        .map_err(|e| migrate_failed(e, database))
+}
+
+fn migrate_failed(error: MigrateError, database: &str) -> StoreError {
+    StoreError::Backend(format!(
+        "cannot create or migrate the schema of database {database}: {error}"
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
