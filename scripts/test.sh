@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need. The judge's tests need none: the R reference values
 # are committed (testdata/r/); R is needed only to regenerate them. `prometheus` (with
-# `promtool`) runs the Prometheus source's tests against a real server on 127.0.0.1.
-DEB_PACKAGES=(prometheus)
+# `promtool`) runs the Prometheus source's tests against a real server on 127.0.0.1;
+# `postgresql` runs the store's tests against a real PostgreSQL on 127.0.0.1 (the tests
+# start their own cluster in a temporary directory).
+DEB_PACKAGES=(prometheus postgresql)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   # Installed means "install ok installed" (a removed package can leave its config behind,

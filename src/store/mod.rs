@@ -13,8 +13,10 @@
 //! [`StoreError::AlreadyComplete`] (results are exactly one per execution).
 
 mod memory;
+mod sql;
 
 pub use memory::MemoryStore;
+pub use sql::SqlStore;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -397,10 +399,8 @@ pub trait Store: Send + Sync {
 pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match database_url {
         "memory:" => Ok(std::sync::Arc::new(MemoryStore::new())),
-        other => Err(StoreError::Backend(format!(
-            "unsupported database URL '{}': use memory:, sqlite://PATH or postgres://...",
-            other.split('@').next_back().unwrap_or_default()
-        ))),
+        // SqlStore refuses other schemes, naming the URL without user info or query.
+        other => Ok(std::sync::Arc::new(SqlStore::connect(other).await?)),
     }
 }
 
