@@ -146,7 +146,9 @@ fn e2e_config() -> Value {
 }
 
 fn prometheus() -> PrometheusServer {
-    PrometheusServer::start(&std::fs::read_to_string(root().join("testdata/e2e/metrics.om")).unwrap())
+    PrometheusServer::start(
+        &std::fs::read_to_string(root().join("testdata/e2e/metrics.om")).unwrap(),
+    )
 }
 
 /// Argo Rollouts' body (`metricproviders/kayenta/kayenta.go`): integer thresholds,
@@ -185,14 +187,28 @@ async fn argo_rollouts_sequence_against_prometheus() {
         assert_eq!(done["status"], "succeeded", "{done}");
         assert_eq!(done["pipelineId"], id.as_str());
         // Argo truncates the score to an int and compares it with its thresholds.
-        let score = done["result"]["judgeResult"]["score"]["score"].as_f64().unwrap();
+        let score = done["result"]["judgeResult"]["score"]["score"]
+            .as_f64()
+            .unwrap();
         scores.push(score.trunc() as i64);
         assert_eq!(done["result"]["canaryDuration"], "PT1H");
-        for stage in ["setupContext", "fetchControl0", "fetchExperiment2", "mixMetrics", "judge"] {
+        for stage in [
+            "setupContext",
+            "fetchControl0",
+            "fetchExperiment2",
+            "mixMetrics",
+            "judge",
+        ] {
             assert_eq!(done["stageStatus"][stage], "succeeded", "{stage}: {done}");
         }
-        assert_eq!(done["canaryExecutionRequest"]["thresholds"], json!({"pass": 95.0, "marginal": 75.0}));
-        assert_eq!(done["canaryExecutionRequest"]["scopes"]["default"]["experimentScope"]["scope"], canary);
+        assert_eq!(
+            done["canaryExecutionRequest"]["thresholds"],
+            json!({"pass": 95.0, "marginal": 75.0})
+        );
+        assert_eq!(
+            done["canaryExecutionRequest"]["scopes"]["default"]["experimentScope"]["scope"],
+            canary
+        );
         assert_eq!(done["canaryConfigId"], "web-e2e-id");
         assert_eq!(done["configurationAccountName"], "store");
         assert_eq!(done["storageAccountName"], "store");
@@ -254,7 +270,10 @@ async fn orca_sequence_against_prometheus() {
     assert_eq!(done["application"], "web");
     assert_eq!(done["parentPipelineExecutionId"], "01PIPELINE");
     assert_eq!(done["storageAccountName"], "store");
-    assert_eq!(done["canaryExecutionRequest"]["siteLocal"], json!({"team": "web"}));
+    assert_eq!(
+        done["canaryExecutionRequest"]["siteLocal"],
+        json!({"team": "web"})
+    );
     assert_eq!(
         done["canaryExecutionRequest"]["scopes"]["default"]["controlScope"]["start"],
         "2026-01-01T10:00:00Z"
@@ -309,8 +328,14 @@ impl MetricsSource for FakeSource {
                     scope.scope
                 )));
             }
-            let factor = if scope.scope.contains("bad") { 10.0 } else { 1.0 };
-            let values: Vec<f64> = (0..60).map(|i| factor * (10.0 + f64::from(i % 7))).collect();
+            let factor = if scope.scope.contains("bad") {
+                10.0
+            } else {
+                1.0
+            };
+            let values: Vec<f64> = (0..60)
+                .map(|i| factor * (10.0 + f64::from(i % 7)))
+                .collect();
             let start = scope.start.timestamp_millis();
             Ok(vec![MetricSet {
                 name: metric.name.clone().unwrap_or_default(),
@@ -394,15 +419,27 @@ async fn ad_hoc_canary_runs_and_lists_under_its_application() {
         .await;
     assert_eq!(none, json!([]));
     let (_, running) = service
-        .call("GET", "/canary/executions?statuses=RUNNING,NOT_STARTED", None)
+        .call(
+            "GET",
+            "/canary/executions?statuses=RUNNING,NOT_STARTED",
+            None,
+        )
         .await;
     assert_eq!(running, json!([]));
     let (_, succeeded) = service
-        .call("GET", "/canary/executions?statuses=SUCCEEDED&limit=5&page=1", None)
+        .call(
+            "GET",
+            "/canary/executions?statuses=SUCCEEDED&limit=5&page=1",
+            None,
+        )
         .await;
     assert_eq!(succeeded.as_array().unwrap().len(), 1);
     let (_, page2) = service
-        .call("GET", "/canary/executions?statuses=SUCCEEDED&limit=1&page=2", None)
+        .call(
+            "GET",
+            "/canary/executions?statuses=SUCCEEDED&limit=1&page=2",
+            None,
+        )
         .await;
     assert_eq!(page2, json!([]));
     let (status, bad) = service
@@ -435,7 +472,12 @@ async fn a_failed_fetch_is_terminal_with_orcas_exception() {
     assert_eq!(done["stageStatus"]["fetchExperiment0"], "terminal");
     assert_eq!(done["stageStatus"]["judge"], "not_started");
     // The default application is Kayenta's `kayenta-<instance id>`.
-    assert!(done["application"].as_str().unwrap().starts_with("kayenta-"));
+    assert!(
+        done["application"]
+            .as_str()
+            .unwrap()
+            .starts_with("kayenta-")
+    );
 }
 
 /// Each of `ExecutionMapper.buildExecution`'s checks, in its order, with its message.
@@ -458,7 +500,11 @@ async fn execution_mapper_validation_messages() {
     };
     let mut no_metrics = small_config();
     no_metrics["metrics"] = json!([]);
-    assert!(post(no_metrics, fake_request("c")).await.contains("at least one metric"));
+    assert!(
+        post(no_metrics, fake_request("c"))
+            .await
+            .contains("at least one metric")
+    );
 
     let mut no_scopes = fake_request("c");
     no_scopes.as_object_mut().unwrap().remove("scopes");
@@ -511,15 +557,29 @@ async fn execution_mapper_validation_messages() {
 
     // The controller's own checks, and a body that does not parse names the field.
     let (status, body) = service
-        .call("POST", "/canary", Some(json!({"executionRequest": fake_request("c")})))
+        .call(
+            "POST",
+            "/canary",
+            Some(json!({"executionRequest": fake_request("c")})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["message"], "canaryConfig must be provided for ad-hoc requests");
+    assert_eq!(
+        body["message"],
+        "canaryConfig must be provided for ad-hoc requests"
+    );
     let (status, body) = service
-        .call("POST", "/canary", Some(json!({"canaryConfig": small_config()})))
+        .call(
+            "POST",
+            "/canary",
+            Some(json!({"canaryConfig": small_config()})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["message"], "executionRequest must be provided for ad-hoc requests");
+    assert_eq!(
+        body["message"],
+        "executionRequest must be provided for ad-hoc requests"
+    );
     let mut bad_time = fake_request("c");
     bad_time["scopes"]["default"]["controlScope"]["start"] = json!("yesterday");
     let (status, body) = service
@@ -624,7 +684,9 @@ async fn orphan(store: &dyn Store, attempts: u32) -> String {
         .call(
             "POST",
             "/canary",
-            Some(json!({"canaryConfig": small_config(), "executionRequest": fake_request("canary")})),
+            Some(
+                json!({"canaryConfig": small_config(), "executionRequest": fake_request("canary")}),
+            ),
         )
         .await;
     let id = started["canaryExecutionId"].as_str().unwrap().to_string();

@@ -171,7 +171,9 @@ async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() 
         )
         .await;
     let uri = format!("/standalone_canary_analysis/{id}");
-    let done = service.wait_for(&uri, |b| b["complete"] == json!(true)).await;
+    let done = service
+        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .await;
     assert_eq!(done["executionStatus"], "SUCCEEDED", "{done}");
     assert_eq!(done["status"], "succeeded");
     assert_eq!(done["user"], "alice");
@@ -226,7 +228,9 @@ async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() 
         )
         .await;
     let uri = format!("/standalone_canary_analysis/{id}");
-    let done = service.wait_for(&uri, |b| b["complete"] == json!(true)).await;
+    let done = service
+        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .await;
     assert_eq!(done["executionStatus"], "TERMINAL", "{done}");
     assert_eq!(done["application"], "ad-hoc");
     assert_eq!(done["user"], "anonymous");
@@ -240,7 +244,10 @@ async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() 
     assert_eq!(stage(&done, "Run Canary #1")["status"], "TERMINAL");
     assert_eq!(stage(&done, "Run Canary #2")["status"], "NOT_STARTED");
     assert_eq!(
-        stage(&done, "Aggregates and evaluates the canary executions and generates the final results.")["status"],
+        stage(
+            &done,
+            "Aggregates and evaluates the canary executions and generates the final results."
+        )["status"],
         "SUCCEEDED"
     );
 }
@@ -265,9 +272,10 @@ async fn an_analysis_waiting_in_real_time_is_canceled() {
     let uri = format!("/standalone_canary_analysis/{id}");
     let waiting = service
         .wait_for(&uri, |b| {
-            b["stageStatus"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|s| s["name"] == "Interval Wait #1" && s["status"] == "RUNNING"))
+            b["stageStatus"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["name"] == "Interval Wait #1" && s["status"] == "RUNNING")
+            })
         })
         .await;
     assert_eq!(waiting["executionStatus"], "RUNNING");
@@ -278,7 +286,9 @@ async fn an_analysis_waiting_in_real_time_is_canceled() {
         .call("PUT", &format!("/pipelines/{id}/cancel"), None)
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let done = service.wait_for(&uri, |b| b["complete"] == json!(true)).await;
+    let done = service
+        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .await;
     assert_eq!(done["executionStatus"], "CANCELED", "{done}");
     assert_eq!(done["status"], "canceled");
     assert_eq!(stage(&done, "Interval Wait #1")["status"], "CANCELED");
@@ -335,7 +345,9 @@ async fn requests_are_checked_when_posted() {
         .call(
             "POST",
             "/standalone_canary_analysis?metricsAccountName=datadog-prod",
-            Some(json!({"canaryConfig": e2e_config(), "executionRequest": past_request("web-good")})),
+            Some(
+                json!({"canaryConfig": e2e_config(), "executionRequest": past_request("web-good")}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -9,8 +9,8 @@ use kanary_metrics_sources::{CanaryScopePair, FetchOptions, SourceError, fetch_p
 use serde_json::json;
 
 use super::model::{
-    CanaryRecord, CanaryState, STAGE_FETCH_CONTROL, STAGE_FETCH_EXPERIMENT, STAGE_JUDGE,
-    STAGE_MIX, STAGE_SETUP, exception,
+    CanaryRecord, CanaryState, STAGE_FETCH_CONTROL, STAGE_FETCH_EXPERIMENT, STAGE_JUDGE, STAGE_MIX,
+    STAGE_SETUP, exception,
 };
 use super::{Outcome, Progress, now_ms, to_value};
 use crate::analysis::{AnalysisThresholds, duration_to_string};
@@ -132,12 +132,21 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
     let thresholds = judge_thresholds(record.execution_request.thresholds.as_ref());
     let judged = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || kanary_scoring::judge(&config, &pairs, thresholds, None))
-            .await
+        tokio::task::spawn_blocking(move || {
+            kanary_scoring::judge(&config, &pairs, thresholds, None)
+        })
+        .await
     };
     let result = match judged {
         Ok(Ok(result)) => result,
-        Ok(Err(e)) => return fail(&mut st, STAGE_JUDGE, "IllegalArgumentException", e.to_string()),
+        Ok(Err(e)) => {
+            return fail(
+                &mut st,
+                STAGE_JUDGE,
+                "IllegalArgumentException",
+                e.to_string(),
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "the judge task failed");
             return fail(
@@ -173,8 +182,7 @@ fn judge_thresholds(t: Option<&AnalysisThresholds>) -> ScoreThresholds {
 /// same one, else none.
 fn canary_duration(scopes: &BTreeMap<String, CanaryScopePair>) -> Option<String> {
     let mut lengths = scopes.values().flat_map(|p| {
-        [&p.control_scope, &p.experiment_scope]
-            .map(|s| (s.end - s.start).num_milliseconds())
+        [&p.control_scope, &p.experiment_scope].map(|s| (s.end - s.start).num_milliseconds())
     });
     let first = lengths.next()?;
     if first >= 0 && lengths.all(|l| l == first) {

@@ -94,9 +94,8 @@ pub async fn run_with(
                         id = %execution.id,
                         kind = execution.kind.as_str()
                     );
-                    running.spawn(
-                        run_one(state.clone(), options.clone(), execution).instrument(span),
-                    );
+                    running
+                        .spawn(run_one(state.clone(), options.clone(), execution).instrument(span));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -190,9 +189,7 @@ async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) 
         let work = async {
             match execution.kind {
                 ExecutionKind::Canary => canary::run(&state, &execution, &progress).await,
-                ExecutionKind::Standalone => {
-                    standalone::run(&state, &execution, &progress).await
-                }
+                ExecutionKind::Standalone => standalone::run(&state, &execution, &progress).await,
             }
         };
         let stopped = async {

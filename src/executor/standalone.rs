@@ -119,9 +119,7 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
             st.canary_analysis_execution_result = Some(to_value(&report.result));
             (status, to_value(&st))
         }
-        Err(AnalysisError::Interval {
-            index, partial, ..
-        }) => {
+        Err(AnalysisError::Interval { index, partial, .. }) => {
             st.finish_running("TERMINAL");
             st.set(&format!("{RUN_CANARY_PREFIX}{index}"), "TERMINAL");
             st.set(SETUP_AND_EXECUTE_NAME, "TERMINAL");
@@ -197,7 +195,10 @@ impl Observer for StageObserver<'_> {
                 if window.index == 1 && self.warmup_waits {
                     st.set(WARMUP_WAIT_NAME, "RUNNING");
                 } else {
-                    st.set(&format!("{INTERVAL_WAIT_PREFIX}{}", window.index), "RUNNING");
+                    st.set(
+                        &format!("{INTERVAL_WAIT_PREFIX}{}", window.index),
+                        "RUNNING",
+                    );
                 }
             }
             Event::Judged {

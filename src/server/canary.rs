@@ -69,7 +69,17 @@ async fn initiate(
         .get("application")
         .map(str::to_string)
         .unwrap_or_else(|| format!("kayenta-{}", state.settings.instance_id));
-    start(&state, &params, application, config_id, config, &raw, request, accounts).await
+    start(
+        &state,
+        &params,
+        application,
+        config_id,
+        config,
+        &raw,
+        request,
+        accounts,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -175,7 +185,9 @@ pub(super) async fn load_config(
         .await?
         .ok_or_else(|| ApiError::not_found(no_such_object(id)))?;
     let config = serde_json::from_value(object.body.clone()).map_err(|e| {
-        ApiError::bad_request(format!("the stored canary config '{id}' cannot be read: {e}"))
+        ApiError::bad_request(format!(
+            "the stored canary config '{id}' cannot be read: {e}"
+        ))
     })?;
     Ok((config, object.body))
 }
@@ -202,7 +214,10 @@ async fn start(
             .map(|(name, pair)| {
                 (
                     name.clone(),
-                    (pair.control_scope.is_some(), pair.experiment_scope.is_some()),
+                    (
+                        pair.control_scope.is_some(),
+                        pair.experiment_scope.is_some(),
+                    ),
                 )
             })
             .collect()
@@ -309,7 +324,8 @@ pub(super) fn check_execution(
                 ));
             };
             let sides = scopes.and_then(|p| p.get(name)).copied();
-            let present = sides.is_some_and(|(control, exp)| if experiment { exp } else { control });
+            let present =
+                sides.is_some_and(|(control, exp)| if experiment { exp } else { control });
             if !present {
                 return Err(format!(
                     "Canary scope for named scope {name} is missing experimentScope or controlScope keys"
@@ -348,10 +364,7 @@ async fn status(
 }
 
 /// `GET /canary/executions`: an application's runs, newest first.
-async fn list(
-    State(state): State<AppState>,
-    params: QueryParams,
-) -> Result<Json<Value>, ApiError> {
+async fn list(State(state): State<AppState>, params: QueryParams) -> Result<Json<Value>, ApiError> {
     state
         .accounts
         .resolve_storage(params.get("storageAccountName"))

@@ -55,7 +55,16 @@ async fn initiate(
         configuration: params.get("configurationAccountName").map(str::to_string),
         ..accounts
     };
-    start(&state, &params, Some(config_id), config, &raw, request, accounts).await
+    start(
+        &state,
+        &params,
+        Some(config_id),
+        config,
+        &raw,
+        request,
+        accounts,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -107,8 +116,8 @@ async fn start(
     accounts: ResolvedAccounts,
 ) -> Result<Json<Value>, ApiError> {
     // `SetupAndExecuteCanariesStage`'s checks, then `ExecutionMapper`'s for each run.
-    let spec = AnalysisSpec::from_request(&request)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let spec =
+        AnalysisSpec::from_request(&request).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let initial: StandaloneState =
         plan_stages(&spec, chrono::Utc::now()).map_err(ApiError::bad_request)?;
     let scopes: BTreeMap<String, (bool, bool)> = spec
@@ -183,10 +192,7 @@ fn status_response(execution: &Execution) -> Result<Value, ApiError> {
     out.insert("pipelineId".into(), json!(execution.id));
     out.insert("stageStatus".into(), to_value(&st.stage_status));
     out.insert("complete".into(), json!(execution.status.is_complete()));
-    out.insert(
-        "executionStatus".into(),
-        json!(execution.status.as_upper()),
-    );
+    out.insert("executionStatus".into(), json!(execution.status.as_upper()));
     out.insert("status".into(), json!(execution.status.as_lower()));
     if let Some(e) = st.exception {
         out.insert("exception".into(), e);
