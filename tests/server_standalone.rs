@@ -17,7 +17,7 @@ use axum::http::{Request, StatusCode};
 use kanary::accounts::Accounts;
 use kanary::executor::{self, WorkerOptions};
 use kanary::server::{self, AppState};
-use kanary::store::{MemoryStore, ObjectType, PutMode, StoredObject};
+use kanary::store::{ExecutionStatus, MemoryStore, ObjectType, PutMode, Store, StoredObject};
 use prometheus_server::PrometheusServer;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -34,7 +34,12 @@ struct Service {
 
 impl Service {
     fn start(accounts: Accounts) -> Self {
-        let state = AppState::new(Arc::new(MemoryStore::new()), accounts);
+        Self::over(Arc::new(MemoryStore::new()), accounts)
+    }
+
+    /// A replica (its own instance id and worker) over a shared store.
+    fn over(store: Arc<dyn Store>, accounts: Accounts) -> Self {
+        let state = AppState::new(store, accounts);
         let router = server::app(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let options = WorkerOptions {
@@ -356,4 +361,62 @@ async fn requests_are_checked_when_posted() {
         .call("GET", "/standalone_canary_analysis/no-such-analysis", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn lifetime_request() -> Value {
+    json!({
+        "canaryConfig": e2e_config(),
+        "executionRequest": {
+            "scopes": [{"controlScope": "web-baseline", "experimentScope": "web-good"}],
+            "thresholds": {"pass": 95, "marginal": 75},
+            "lifetimeDurationMins": 2,
+            "analysisIntervalMins": 1
+        }
+    })
+}
+
+fn interval_wait_running(b: &Value) -> bool {
+    b["stageStatus"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|s| s["name"] == "Interval Wait #1" && s["status"] == "RUNNING")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shut_down_replica_leaves_its_analysis_to_the_next_one() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let accounts = || Accounts::prometheus("http://127.0.0.1:9").unwrap();
+    let first = Service::over(store.clone(), accounts());
+    let id = first
+        .post("/standalone_canary_analysis", lifetime_request())
+        .await;
+    let uri = format!("/standalone_canary_analysis/{id}");
+    first.wait_for(&uri, interval_wait_running).await;
+    let before = store.get_execution(&id).await.unwrap().unwrap();
+    let first_owner = before.owner.clone().unwrap();
+    assert_eq!(before.attempts, 1);
+    drop(first);
+
+    // The analysis is not completed at shutdown: it stays running under its lease,
+    // and the next replica claims it once the lease has expired.
+    let second = Service::over(store.clone(), accounts());
+    let mut resumed = None;
+    for _ in 0..POLL_TRIES {
+        let e = store.get_execution(&id).await.unwrap().unwrap();
+        assert_eq!(e.status, ExecutionStatus::Running, "{e:?}");
+        if e.owner.as_deref() != Some(first_owner.as_str()) {
+            resumed = Some(e);
+            break;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+    let resumed = resumed.expect("the second replica never claimed the analysis");
+    assert_eq!(resumed.attempts, 2);
+    assert_eq!(
+        resumed.started_ms, before.started_ms,
+        "the analysis keeps its first start, so its windows do not move"
+    );
+    let waiting = second.wait_for(&uri, interval_wait_running).await;
+    assert_eq!(waiting["executionStatus"], "RUNNING");
+    assert_eq!(waiting["startTimeMillis"], json!(before.started_ms));
 }

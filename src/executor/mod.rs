@@ -157,6 +157,15 @@ impl Progress {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Why the heartbeat stopped a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
@@ -178,14 +187,16 @@ async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) 
     } else {
         let progress = Arc::new(Progress::new(execution.state.clone()));
         let (stop_tx, mut stop_rx) = watch::channel(None::<Stop>);
-        let heartbeat = tokio::spawn(heartbeat(
+        // Aborted when this run ends or is itself aborted (shutdown): a heartbeat that
+        // outlived its run would hold the lease forever.
+        let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
             state.clone(),
             id.clone(),
             owner.clone(),
             options.lease,
             progress.clone(),
             stop_tx,
-        ));
+        )));
         let work = async {
             match execution.kind {
                 ExecutionKind::Canary => canary::run(&state, &execution, &progress).await,
@@ -213,7 +224,6 @@ async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) 
                 }
             },
         };
-        heartbeat.abort();
         outcome
     };
 
