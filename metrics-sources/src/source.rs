@@ -98,7 +98,12 @@ pub async fn fetch_pairs(
         jobs.push((true, name, metric, &pair.control_scope));
         jobs.push((false, name, metric, &pair.experiment_scope));
     }
-    let results: Vec<(bool, Vec<MetricSet>)> = stream::iter(jobs)
+    // The futures are built before they enter the stream (they start only when polled):
+    // a closure inside the stream type makes this future not `Send` for callers that
+    // spawn it (rustc cannot prove the closure general over the references' lifetimes,
+    // rust#102211), and the service runs fetches on spawned tasks.
+    let queries: Vec<_> = jobs
+        .into_iter()
         .map(|(is_control, name, metric, scope)| {
             let span = tracing::info_span!(
                 "query",
@@ -120,6 +125,8 @@ pub async fn fetch_pairs(
             }
             .instrument(span)
         })
+        .collect();
+    let results: Vec<(bool, Vec<MetricSet>)> = stream::iter(queries)
         .buffered(options.concurrency.max(1))
         .try_collect()
         .await?;

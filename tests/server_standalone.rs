@@ -1,0 +1,422 @@
+//! `/standalone_canary_analysis` through the router with the worker running: analyses
+//! with an end time in the past against a real Prometheus with recorded data
+//! (`testdata/e2e/`: every interval passes, or an early fail at the first), the cancel of
+//! an analysis waiting in real time, and the request checks.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../metrics-sources/tests/support/prometheus_server.rs"]
+mod prometheus_server;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use kanary::accounts::Accounts;
+use kanary::executor::{self, WorkerOptions};
+use kanary::server::{self, AppState};
+use kanary::store::{ExecutionStatus, MemoryStore, ObjectType, PutMode, Store, StoredObject};
+use prometheus_server::PrometheusServer;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Polls of `GET` before a test gives up waiting for the worker (×50 ms: 30 s).
+const POLL_TRIES: usize = 600;
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+struct Service {
+    state: AppState,
+    router: Router,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Service {
+    fn start(accounts: Accounts) -> Self {
+        Self::over(Arc::new(MemoryStore::new()), accounts)
+    }
+
+    /// A replica (its own instance id and worker) over a shared store.
+    fn over(store: Arc<dyn Store>, accounts: Accounts) -> Self {
+        let state = AppState::new(store, accounts);
+        let router = server::app(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let options = WorkerOptions {
+            lease: Duration::from_millis(600),
+            poll: Duration::from_millis(50),
+            concurrency: 4,
+        };
+        tokio::spawn(executor::run_with(state.clone(), options, async move {
+            let _ = rx.await;
+        }));
+        Self {
+            state,
+            router,
+            stop: Some(tx),
+        }
+    }
+
+    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        let body = match body {
+            Some(b) => {
+                request = request.header("content-type", "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, value)
+    }
+
+    /// Polls `uri` until `done` holds for its body.
+    async fn wait_for(&self, uri: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..POLL_TRIES {
+            let (status, body) = self.call("GET", uri, None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            if done(&body) {
+                return body;
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+        panic!("{uri}: the awaited state never came");
+    }
+
+    async fn put_config(&self, id: &str, config: &Value) {
+        let object = StoredObject {
+            id: id.into(),
+            name: config["name"].as_str().map(str::to_string),
+            applications: vec!["web".into()],
+            body: config.clone(),
+            updated_ms: 0,
+        };
+        self.state
+            .store
+            .put_object(ObjectType::CanaryConfig, &object, PutMode::Upsert)
+            .await
+            .unwrap();
+    }
+
+    async fn post(&self, uri: &str, body: Value) -> String {
+        let (status, started) = self.call("POST", uri, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        started["canaryAnalysisExecutionId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn e2e_config() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/e2e/canary-config.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// An analysis of the recorded hour in three 20-minute judgements.
+fn past_request(canary: &str) -> Value {
+    json!({
+        "scopes": [{"controlScope": "web-baseline", "experimentScope": canary,
+                    "startTimeIso": "2026-01-01T10:00:00Z", "endTimeIso": "2026-01-01T11:00:00Z",
+                    "step": 60}],
+        "thresholds": {"pass": 95, "marginal": 75},
+        "analysisIntervalMins": 20
+    })
+}
+
+fn stage<'a>(response: &'a Value, name: &str) -> &'a Value {
+    response["stageStatus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no stage {name}: {response}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() {
+    let om = std::fs::read_to_string(root().join("testdata/e2e/metrics.om")).unwrap();
+    let prom = PrometheusServer::start(&om);
+    let service = Service::start(Accounts::prometheus(&prom.url()).unwrap());
+    service.put_config("web-e2e-id", &e2e_config()).await;
+
+    // A healthy canary: every judgement passes, the analysis SUCCEEDS.
+    let id = service
+        .post(
+            "/standalone_canary_analysis/web-e2e-id?application=web&user=alice&metricsAccountName=prometheus&storageAccountName=store",
+            past_request("web-good"),
+        )
+        .await;
+    let uri = format!("/standalone_canary_analysis/{id}");
+    let done = service
+        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .await;
+    assert_eq!(done["executionStatus"], "SUCCEEDED", "{done}");
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["user"], "alice");
+    assert_eq!(done["application"], "web");
+    assert_eq!(done["canaryConfigId"], "web-e2e-id");
+    assert_eq!(done["metricsAccountName"], "prometheus");
+    let result = &done["canaryAnalysisExecutionResult"];
+    assert_eq!(result["didPassThresholds"], true);
+    assert_eq!(result["canaryScores"], json!([100.0, 100.0, 100.0]));
+    assert_eq!(
+        result["canaryScoreMessage"],
+        "Final canary score 100.0 met or exceeded the pass score threshold."
+    );
+    let runs = result["canaryExecutionResults"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[2]["judgementEndTimeIso"], "2026-01-01T11:00:00Z");
+    // With an end time there are no waits: the runs, the parent, the result stage.
+    let names: Vec<&str> = done["stageStatus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "Run Canary #1",
+            "Run Canary #2",
+            "Run Canary #3",
+            "Sets up and executes the wait, run and monitor canary task chain.",
+            "Aggregates and evaluates the canary executions and generates the final results.",
+        ]
+    );
+    for s in done["stageStatus"].as_array().unwrap() {
+        assert_eq!(s["status"], "SUCCEEDED", "{s}");
+    }
+    assert_eq!(stage(&done, "Run Canary #2")["type"], "runCanary");
+    assert_eq!(
+        stage(&done, "Run Canary #2")["executionId"],
+        format!("{id}-2").as_str()
+    );
+    assert_eq!(
+        done["canaryAnalysisExecutionRequest"]["analysisIntervalMins"],
+        20
+    );
+
+    // A bad canary: the first score is at or below marginal, the analysis stops TERMINAL.
+    let id = service
+        .post(
+            "/standalone_canary_analysis",
+            json!({"canaryConfig": e2e_config(), "executionRequest": past_request("web-bad")}),
+        )
+        .await;
+    let uri = format!("/standalone_canary_analysis/{id}");
+    let done = service
+        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .await;
+    assert_eq!(done["executionStatus"], "TERMINAL", "{done}");
+    assert_eq!(done["application"], "ad-hoc");
+    assert_eq!(done["user"], "anonymous");
+    let result = &done["canaryAnalysisExecutionResult"];
+    assert_eq!(result["didPassThresholds"], false);
+    assert_eq!(result["canaryScores"], json!([0.0]));
+    assert_eq!(
+        result["canaryScoreMessage"],
+        "Final canary score 0.0 is not above the marginal score threshold."
+    );
+    assert_eq!(stage(&done, "Run Canary #1")["status"], "TERMINAL");
+    assert_eq!(stage(&done, "Run Canary #2")["status"], "NOT_STARTED");
+    assert_eq!(
+        stage(
+            &done,
+            "Aggregates and evaluates the canary executions and generates the final results."
+        )["status"],
+        "SUCCEEDED"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analysis_waiting_in_real_time_is_canceled() {
+    // Nothing is fetched before the first interval ends (a minute from now), so an
+    // unreachable metrics store is never asked.
+    let service = Service::start(Accounts::prometheus("http://127.0.0.1:9").unwrap());
+    let request = json!({
+        "scopes": [{"controlScope": "web-baseline", "experimentScope": "web-good"}],
+        "thresholds": {"pass": 95, "marginal": 75},
+        "lifetimeDurationMins": 2,
+        "analysisIntervalMins": 1
+    });
+    let id = service
+        .post(
+            "/standalone_canary_analysis",
+            json!({"canaryConfig": e2e_config(), "executionRequest": request}),
+        )
+        .await;
+    let uri = format!("/standalone_canary_analysis/{id}");
+    let waiting = service
+        .wait_for(&uri, |b| {
+            b["stageStatus"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["name"] == "Interval Wait #1" && s["status"] == "RUNNING")
+            })
+        })
+        .await;
+    assert_eq!(waiting["executionStatus"], "RUNNING");
+    assert_eq!(waiting["complete"], false);
+    assert_eq!(stage(&waiting, "Interval Wait #2")["type"], "wait");
+
+    let (status, _) = service
+        .call("PUT", &format!("/pipelines/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let done = service
+        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .await;
+    assert_eq!(done["executionStatus"], "CANCELED", "{done}");
+    assert_eq!(done["status"], "canceled");
+    assert_eq!(stage(&done, "Interval Wait #1")["status"], "CANCELED");
+    assert_eq!(stage(&done, "Run Canary #1")["status"], "NOT_STARTED");
+    assert!(done.get("canaryAnalysisExecutionResult").is_none());
+}
+
+#[tokio::test]
+async fn requests_are_checked_when_posted() {
+    let service = Service::start(Accounts::prometheus("http://127.0.0.1:9").unwrap());
+    let post = |body: Value| {
+        let service = &service;
+        async move {
+            let (status, body) = service
+                .call("POST", "/standalone_canary_analysis", Some(body))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            body["message"].as_str().unwrap().to_string()
+        }
+    };
+    let no_timing = json!({"scopes": [{"controlScope": "a", "experimentScope": "b"}],
+                           "thresholds": {"pass": 95, "marginal": 75}});
+    assert_eq!(
+        post(json!({"canaryConfig": e2e_config(), "executionRequest": no_timing})).await,
+        "Canary StageExecution configuration must include either `endTime` or `lifetimeDuration`."
+    );
+    let no_thresholds = json!({"scopes": [{"controlScope": "a", "experimentScope": "b"}],
+                               "lifetimeDurationMins": 10});
+    assert_eq!(
+        post(json!({"canaryConfig": e2e_config(), "executionRequest": no_thresholds})).await,
+        "Execution request must contain thresholds"
+    );
+    let other_scope = json!({"scopes": [{"scopeName": "other", "controlScope": "a", "experimentScope": "b"}],
+                             "thresholds": {"pass": 95, "marginal": 75}, "lifetimeDurationMins": 10});
+    assert_eq!(
+        post(json!({"canaryConfig": e2e_config(), "executionRequest": other_scope})).await,
+        "Canary metrics require scopes which were not provided in the execution request: [default]"
+    );
+    assert_eq!(
+        post(json!({"canaryConfig": e2e_config()})).await,
+        "executionRequest must be provided for ad-hoc requests"
+    );
+
+    let (status, body) = service
+        .call(
+            "POST",
+            "/standalone_canary_analysis/missing-config",
+            Some(past_request("web-good")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["message"].as_str().unwrap().contains("missing-config"));
+    let (status, body) = service
+        .call(
+            "POST",
+            "/standalone_canary_analysis?metricsAccountName=datadog-prod",
+            Some(
+                json!({"canaryConfig": e2e_config(), "executionRequest": past_request("web-good")}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["message"], "Unable to resolve account datadog-prod.");
+    let (status, _) = service
+        .call("GET", "/standalone_canary_analysis/no-such-analysis", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn lifetime_request() -> Value {
+    json!({
+        "canaryConfig": e2e_config(),
+        "executionRequest": {
+            "scopes": [{"controlScope": "web-baseline", "experimentScope": "web-good"}],
+            "thresholds": {"pass": 95, "marginal": 75},
+            "lifetimeDurationMins": 2,
+            "analysisIntervalMins": 1
+        }
+    })
+}
+
+fn interval_wait_running(b: &Value) -> bool {
+    b["stageStatus"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|s| s["name"] == "Interval Wait #1" && s["status"] == "RUNNING")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shut_down_replica_leaves_its_analysis_to_the_next_one() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let accounts = || Accounts::prometheus("http://127.0.0.1:9").unwrap();
+    let first = Service::over(store.clone(), accounts());
+    let id = first
+        .post("/standalone_canary_analysis", lifetime_request())
+        .await;
+    let uri = format!("/standalone_canary_analysis/{id}");
+    first.wait_for(&uri, interval_wait_running).await;
+    let before = store.get_execution(&id).await.unwrap().unwrap();
+    let first_owner = before.owner.clone().unwrap();
+    assert_eq!(before.attempts, 1);
+    drop(first);
+
+    // The analysis is not completed at shutdown: it stays running under its lease,
+    // and the next replica claims it once the lease has expired.
+    let second = Service::over(store.clone(), accounts());
+    let mut resumed = None;
+    for _ in 0..POLL_TRIES {
+        let e = store.get_execution(&id).await.unwrap().unwrap();
+        assert_eq!(e.status, ExecutionStatus::Running, "{e:?}");
+        if e.owner.as_deref() != Some(first_owner.as_str()) {
+            resumed = Some(e);
+            break;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+    let resumed = resumed.expect("the second replica never claimed the analysis");
+    assert_eq!(resumed.attempts, 2);
+    assert_eq!(
+        resumed.started_ms, before.started_ms,
+        "the analysis keeps its first start, so its windows do not move"
+    );
+    let waiting = second.wait_for(&uri, interval_wait_running).await;
+    assert_eq!(waiting["executionStatus"], "RUNNING");
+    assert_eq!(waiting["startTimeMillis"], json!(before.started_ms));
+}
