@@ -149,10 +149,12 @@ fn resolve_alias(
     match name.filter(|n| !n.is_empty()) {
         Some(n) if declared().next().is_none() || declared().any(|d| d == n) => Ok(n.to_string()),
         Some(n) => Err(format!("Unable to resolve account {n}.")),
-        None => Ok(declared().next().cloned().unwrap_or_else(|| "default".to_string())),
+        None => Ok(declared()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "default".to_string())),
     }
 }
-
 
 /// Reading `kayenta.yml` (see [`Accounts::load`]).
 mod kayenta_yml {
@@ -165,7 +167,7 @@ mod kayenta_yml {
         DEFAULT_BASE_URL, Stackdriver, StackdriverAccount, StackdriverCredentials,
     };
     use kanary_metrics_sources::{HttpClient, MetricsSource, display_url};
-    use serde_json::{Map, Value, json};
+    use serde_json::{Value, json};
     use yaml_rust2::{Yaml, YamlLoader};
 
     use super::{Accounts, MetricsAccount};
@@ -195,15 +197,15 @@ mod kayenta_yml {
 
     /// The documents merged into one tree, as Spring reads them: documents that a profile
     /// activates are skipped, later documents override earlier ones, dotted keys nest.
-    fn parse(text: &str) -> Result<Value, String> {
+    fn parse(text: &str) -> Result<Tree, String> {
         let docs = YamlLoader::load_from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
-        let mut root = Value::Object(Map::new());
+        let mut root = Tree::Map(Vec::new());
         for doc in &docs {
-            let tree = to_json(doc);
-            if tree.is_null() {
+            let tree = to_tree(doc);
+            if matches!(tree, Tree::Null) {
                 continue;
             }
-            if !tree.is_object() {
+            if !matches!(tree, Tree::Map(_)) {
                 return Err("expected a mapping at the top of the document".into());
             }
             let top = Node::root(&tree);
@@ -222,17 +224,27 @@ mod kayenta_yml {
         Ok(root)
     }
 
-    /// A YAML node as JSON, with dotted keys expanded (`endpoint.baseUrl: x` is
+    /// A YAML document as kanary reads it: keys in file order (the first metrics
+    /// account is the default), scalars as text.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Tree {
+        Null,
+        Scalar(String),
+        Bool(bool),
+        List(Vec<Tree>),
+        Map(Vec<(String, Tree)>),
+    }
+
+    /// A YAML node as a [`Tree`], with dotted keys expanded (`endpoint.baseUrl: x` is
     /// `endpoint: {baseUrl: x}`, as Spring binds it).
-    fn to_json(y: &Yaml) -> Value {
+    fn to_tree(y: &Yaml) -> Tree {
         match y {
-            Yaml::Real(s) => Value::String(s.clone()),
-            Yaml::Integer(i) => json!(i),
-            Yaml::String(s) => Value::String(s.clone()),
-            Yaml::Boolean(b) => Value::Bool(*b),
-            Yaml::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+            Yaml::Real(s) | Yaml::String(s) => Tree::Scalar(s.clone()),
+            Yaml::Integer(i) => Tree::Scalar(i.to_string()),
+            Yaml::Boolean(b) => Tree::Bool(*b),
+            Yaml::Array(items) => Tree::List(items.iter().map(to_tree).collect()),
             Yaml::Hash(h) => {
-                let mut out = Value::Object(Map::new());
+                let mut out = Tree::Map(Vec::new());
                 for (k, v) in h {
                     let key = match k {
                         Yaml::String(s) | Yaml::Real(s) => s.clone(),
@@ -240,30 +252,26 @@ mod kayenta_yml {
                         Yaml::Boolean(b) => b.to_string(),
                         _ => continue,
                     };
-                    let mut value = to_json(v);
+                    let mut value = to_tree(v);
                     for part in key.rsplit('.').filter(|p| !p.is_empty()) {
-                        let mut m = Map::new();
-                        m.insert(part.to_string(), value);
-                        value = Value::Object(m);
+                        value = Tree::Map(vec![(part.to_string(), value)]);
                     }
                     merge(&mut out, value);
                 }
                 out
             }
-            Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
+            Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Tree::Null,
         }
     }
 
     /// Deep-merges `overlay` into `base` (maps merge, anything else replaces).
-    fn merge(base: &mut Value, overlay: Value) {
+    fn merge(base: &mut Tree, overlay: Tree) {
         match (base, overlay) {
-            (Value::Object(b), Value::Object(o)) => {
+            (Tree::Map(b), Tree::Map(o)) => {
                 for (k, v) in o {
-                    match b.get_mut(&k) {
-                        Some(existing) => merge(existing, v),
-                        None => {
-                            b.insert(k, v);
-                        }
+                    match b.iter_mut().find(|(bk, _)| *bk == k) {
+                        Some((_, existing)) => merge(existing, v),
+                        None => b.push((k, v)),
                     }
                 }
             }
@@ -283,12 +291,12 @@ mod kayenta_yml {
     /// A node and its path (`kayenta.datadog.accounts[0]`), for errors.
     #[derive(Clone)]
     struct Node<'v> {
-        value: &'v Value,
+        value: &'v Tree,
         path: String,
     }
 
     impl<'v> Node<'v> {
-        fn root(value: &'v Value) -> Self {
+        fn root(value: &'v Tree) -> Self {
             Node {
                 value,
                 path: String::new(),
@@ -306,9 +314,11 @@ mod kayenta_yml {
         /// A child by relaxed key; `null` counts as absent.
         fn child(&self, key: &str) -> Option<Node<'v>> {
             let want = canonical(key);
-            let map = self.value.as_object()?;
+            let Tree::Map(map) = self.value else {
+                return None;
+            };
             map.iter()
-                .find(|(k, v)| canonical(k) == want && !v.is_null())
+                .find(|(k, v)| canonical(k) == want && *v != Tree::Null)
                 .map(|(_, v)| Node {
                     value: v,
                     path: self.join(key),
@@ -322,7 +332,7 @@ mod kayenta_yml {
                 return Ok(Vec::new());
             };
             match node.value {
-                Value::Array(items) => Ok(items
+                Tree::List(items) => Ok(items
                     .iter()
                     .enumerate()
                     .map(|(i, v)| Node {
@@ -330,8 +340,8 @@ mod kayenta_yml {
                         path: format!("{}[{i}]", node.path),
                     })
                     .collect()),
-                Value::Object(m) if m.keys().all(|k| k.parse::<usize>().is_ok()) => {
-                    let mut items: Vec<(usize, &Value)> = m
+                Tree::Map(m) if m.iter().all(|(k, _)| k.parse::<usize>().is_ok()) => {
+                    let mut items: Vec<(usize, &Tree)> = m
                         .iter()
                         .filter_map(|(k, v)| k.parse().ok().map(|i| (i, v)))
                         .collect();
@@ -351,7 +361,7 @@ mod kayenta_yml {
 
     struct Doc<'a> {
         base_dir: PathBuf,
-        root: &'a Value,
+        root: &'a Tree,
         env: Env<'a>,
     }
 
@@ -369,15 +379,15 @@ mod kayenta_yml {
             let Some(kayenta) = root.child("kayenta") else {
                 return Ok(accounts);
             };
-            let Some(sections) = kayenta.value.as_object() else {
+            let Tree::Map(sections) = kayenta.value else {
                 return Err("kayenta: expected a mapping".into());
             };
             let http = HttpClient::reqwest().map_err(|e| e.to_string())?;
-            for section_key in sections.keys() {
+            for (section_key, _) in sections {
                 let Some(section) = kayenta.child(section_key) else {
                     continue;
                 };
-                if !section.value.is_object() || section.child("accounts").is_none() {
+                if !matches!(section.value, Tree::Map(_)) || section.child("accounts").is_none() {
                     continue;
                 }
                 if let Some(enabled) = section.child("enabled") {
@@ -390,8 +400,12 @@ mod kayenta_yml {
                 for node in section.list("accounts")? {
                     let entry = self.entry(node, &provider)?;
                     if entry.types.iter().any(|t| t == METRICS_STORE) {
-                        if let Some(account) = self.metrics_account(&provider, &section, &entry, &http)? {
-                            if let Some(dup) = accounts.metrics.iter().find(|a| a.name == account.name) {
+                        if let Some(account) =
+                            self.metrics_account(&provider, &section, &entry, &http)?
+                        {
+                            if let Some(dup) =
+                                accounts.metrics.iter().find(|a| a.name == account.name)
+                            {
                                 return Err(format!(
                                     "{}.name: the metrics account name '{}' is used twice (also by a {} account)",
                                     entry.node.path, account.name, dup.kind
@@ -420,15 +434,20 @@ mod kayenta_yml {
         /// Google accounts without `supportedTypes` are taken as metrics accounts, which is
         /// what their other fields are for.
         fn entry<'v>(&self, node: Node<'v>, provider: &str) -> Result<Entry<'v>, String> {
-            if !node.value.is_object() {
+            if !matches!(node.value, Tree::Map(_)) {
                 return Err(format!("{}: expected a mapping (an account)", node.path));
             }
             let name = self.required(&node, "name")?;
             let mut types = self.strings(&node, "supportedTypes")?;
             for t in &mut types {
                 *t = t.trim().to_ascii_uppercase().replace('-', "_");
-                if ![METRICS_STORE, OBJECT_STORE, CONFIGURATION_STORE, "REMOTE_JUDGE"]
-                    .contains(&t.as_str())
+                if ![
+                    METRICS_STORE,
+                    OBJECT_STORE,
+                    CONFIGURATION_STORE,
+                    "REMOTE_JUDGE",
+                ]
+                .contains(&t.as_str())
                 {
                     return Err(format!(
                         "{}.supportedTypes: unknown type '{t}' (expected METRICS_STORE, \
@@ -467,7 +486,8 @@ mod kayenta_yml {
                         if let Some(label) = self.string(section, "scopeLabel")? {
                             account = account.with_scope_label(label);
                         }
-                        let public = json!({"endpoint": {"baseUrl": display_url(&account.base_url)}});
+                        let public =
+                            json!({"endpoint": {"baseUrl": display_url(&account.base_url)}});
                         (
                             "prometheus",
                             Arc::new(Prometheus::new(account, http.clone())),
@@ -487,8 +507,13 @@ mod kayenta_yml {
                         })?;
                         let account = DatadogAccount::new(name.clone(), &url, api_key, app_key)
                             .map_err(|e| format!("{}: {e}", field("endpoint.baseUrl")))?;
-                        let public = json!({"endpoint": {"baseUrl": display_url(&account.base_url)}});
-                        ("datadog", Arc::new(Datadog::new(account, http.clone())), public)
+                        let public =
+                            json!({"endpoint": {"baseUrl": display_url(&account.base_url)}});
+                        (
+                            "datadog",
+                            Arc::new(Datadog::new(account, http.clone())),
+                            public,
+                        )
                     }
                     "google" => {
                         let project = self.required(node, "project")?;
@@ -503,9 +528,13 @@ mod kayenta_yml {
                             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
                         let credentials =
                             StackdriverCredentials::ServiceAccountKey(self.file_path(&key));
-                        let account =
-                            StackdriverAccount::new(name.clone(), &url, project.clone(), credentials)
-                                .map_err(|e| format!("{}: {e}", node.path))?;
+                        let account = StackdriverAccount::new(
+                            name.clone(),
+                            &url,
+                            project.clone(),
+                            credentials,
+                        )
+                        .map_err(|e| format!("{}: {e}", node.path))?;
                         let source = Stackdriver::new(account, http.clone())
                             .map_err(|e| format!("{}: {e}", field("jsonPath")))?;
                         ("stackdriver", Arc::new(source), json!({"project": project}))
@@ -544,8 +573,13 @@ mod kayenta_yml {
                     password: password.to_string(),
                 });
             }
-            match (self.string(node, "username")?, self.secret(node, "password")?) {
-                (Some(username), Some(password)) => Ok(PrometheusAuth::Basic { username, password }),
+            match (
+                self.string(node, "username")?,
+                self.secret(node, "password")?,
+            ) {
+                (Some(username), Some(password)) => {
+                    Ok(PrometheusAuth::Basic { username, password })
+                }
                 (None, None) => Ok(PrometheusAuth::None),
                 (Some(_), None) => Err(format!(
                     "{}: a username needs a password (or passwordFile)",
@@ -569,7 +603,10 @@ mod kayenta_yml {
                     let text = self.read_file(&node.join(&file_key), &path)?;
                     let value = text.trim().to_string();
                     if value.is_empty() {
-                        return Err(format!("{}: the file {path} is empty", node.join(&file_key)));
+                        return Err(format!(
+                            "{}: the file {path} is empty",
+                            node.join(&file_key)
+                        ));
                     }
                     Ok(Some(value))
                 }
@@ -608,9 +645,8 @@ mod kayenta_yml {
             }
             let path = node.join(dotted);
             let raw = match current.value {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
+                Tree::Scalar(s) => s.clone(),
+                Tree::Bool(b) => b.to_string(),
                 _ => return Err(format!("{path}: expected a single value")),
             };
             let resolved = self.resolve(&path, &raw, 0)?;
@@ -623,13 +659,13 @@ mod kayenta_yml {
                 return Ok(Vec::new());
             };
             match child.value {
-                Value::Array(_) => {
+                Tree::List(items) => {
                     let mut out = Vec::new();
-                    for (i, item) in child.value.as_array().into_iter().flatten().enumerate() {
+                    for (i, item) in items.iter().enumerate() {
                         let path = format!("{}[{i}]", child.path);
                         match item {
-                            Value::String(s) => out.push(self.resolve(&path, s, 0)?),
-                            Value::Null => {}
+                            Tree::Scalar(s) => out.push(self.resolve(&path, s, 0)?),
+                            Tree::Null => {}
                             _ => return Err(format!("{path}: expected a string")),
                         }
                     }
@@ -644,11 +680,14 @@ mod kayenta_yml {
 
         fn boolean(&self, node: &Node<'_>) -> Result<bool, String> {
             match node.value {
-                Value::Bool(b) => Ok(*b),
-                Value::String(s) => match self.resolve(&node.path, s, 0)?.trim() {
+                Tree::Bool(b) => Ok(*b),
+                Tree::Scalar(s) => match self.resolve(&node.path, s, 0)?.trim() {
                     "true" | "TRUE" | "True" => Ok(true),
                     "false" | "FALSE" | "False" => Ok(false),
-                    other => Err(format!("{}: expected true or false, got '{other}'", node.path)),
+                    other => Err(format!(
+                        "{}: expected true or false, got '{other}'",
+                        node.path
+                    )),
                 },
                 _ => Err(format!("{}: expected true or false", node.path)),
             }
@@ -668,9 +707,8 @@ mod kayenta_yml {
             while let Some(start) = rest.find("${") {
                 out.push_str(&rest[..start]);
                 let after = &rest[start + 2..];
-                let end = matching_brace(after).ok_or_else(|| {
-                    format!("{field}: unclosed placeholder '${{' (missing '}}')")
-                })?;
+                let end = matching_brace(after)
+                    .ok_or_else(|| format!("{field}: unclosed placeholder '${{' (missing '}}')"))?;
                 let inner = &after[..end];
                 let (name, default) = split_default(inner);
                 let name = self.resolve(field, name, depth + 1)?;
@@ -700,7 +738,13 @@ mod kayenta_yml {
             let env_form: String = name
                 .chars()
                 .filter(|c| *c != '-')
-                .map(|c| if c == '.' { '_' } else { c.to_ascii_uppercase() })
+                .map(|c| {
+                    if c == '.' {
+                        '_'
+                    } else {
+                        c.to_ascii_uppercase()
+                    }
+                })
                 .collect();
             if env_form != name {
                 if let Some(v) = (self.env)(&env_form) {
@@ -715,9 +759,8 @@ mod kayenta_yml {
                 }
             }
             match node.value {
-                Value::String(s) => self.resolve(name, s, depth + 1).map(Some),
-                Value::Number(n) => Ok(Some(n.to_string())),
-                Value::Bool(b) => Ok(Some(b.to_string())),
+                Tree::Scalar(s) => self.resolve(name, s, depth + 1).map(Some),
+                Tree::Bool(b) => Ok(Some(b.to_string())),
                 _ => Ok(None),
             }
         }
@@ -766,12 +809,13 @@ mod kayenta_yml {
     }
 
     #[cfg(test)]
+    #[allow(clippy::unwrap_used)]
     mod tests {
         use super::*;
 
         #[test]
         fn dotted_and_relaxed_keys_bind_as_spring() {
-            let root = parse("kayenta.prometheus:\n  accounts:\n    - name: a\n      endpoint.baseUrl: http://x\n      supported-types: METRICS_STORE\n").unwrap_or_default();
+            let root = parse("kayenta.prometheus:\n  accounts:\n    - name: a\n      endpoint.baseUrl: http://x\n      supported-types: METRICS_STORE\n").unwrap();
             let node = Node::root(&root);
             let acc = node
                 .child("kayenta")
@@ -781,23 +825,40 @@ mod kayenta_yml {
             assert_eq!(acc.len(), 1);
             assert_eq!(acc[0].path, "kayenta.prometheus.accounts[0]");
             let env = |_: &str| None;
-            let doc = Doc { base_dir: PathBuf::from("."), root: &root, env: &env };
-            assert_eq!(doc.string(&acc[0], "endpoint.baseUrl"), Ok(Some("http://x".into())));
-            assert_eq!(doc.strings(&acc[0], "supportedTypes"), Ok(vec!["METRICS_STORE".to_string()]));
+            let doc = Doc {
+                base_dir: PathBuf::from("."),
+                root: &root,
+                env: &env,
+            };
+            assert_eq!(
+                doc.string(&acc[0], "endpoint.baseUrl"),
+                Ok(Some("http://x".into()))
+            );
+            assert_eq!(
+                doc.strings(&acc[0], "supportedTypes"),
+                Ok(vec!["METRICS_STORE".to_string()])
+            );
         }
 
         #[test]
         fn placeholders_resolve_from_env_properties_and_defaults() {
-            let root = parse("a:\n  b: inner\n").unwrap_or_default();
+            let root = parse("a:\n  b: inner\n").unwrap();
             let env = |k: &str| (k == "X_Y").then(|| "env".to_string());
-            let doc = Doc { base_dir: PathBuf::from("."), root: &root, env: &env };
+            let doc = Doc {
+                base_dir: PathBuf::from("."),
+                root: &root,
+                env: &env,
+            };
             assert_eq!(doc.resolve("f", "${X_Y}", 0), Ok("env".into()));
             assert_eq!(doc.resolve("f", "${x.y}", 0), Ok("env".into()));
             assert_eq!(doc.resolve("f", "<${a.b}>", 0), Ok("<inner>".into()));
             assert_eq!(doc.resolve("f", "${NOPE:dflt}", 0), Ok("dflt".into()));
             assert_eq!(doc.resolve("f", "${NOPE:${X_Y}}", 0), Ok("env".into()));
             let err = doc.resolve("k.apiKey", "${NOPE}", 0).unwrap_err();
-            assert!(err.starts_with("k.apiKey: the placeholder ${NOPE} is not set"), "{err}");
+            assert!(
+                err.starts_with("k.apiKey: the placeholder ${NOPE} is not set"),
+                "{err}"
+            );
             assert!(doc.resolve("f", "${open", 0).is_err());
         }
     }

@@ -50,10 +50,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// The configuration account (Kayenta's `getRequiredOneBy(name, CONFIGURATION_STORE)`),
 /// or 400 `Unable to resolve account <name>.`.
-pub(super) fn configuration_account(
-    state: &AppState,
-    q: &QueryParams,
-) -> Result<String, ApiError> {
+pub(super) fn configuration_account(state: &AppState, q: &QueryParams) -> Result<String, ApiError> {
     state
         .accounts
         .resolve_configuration(q.get("configurationAccountName"))
@@ -77,7 +74,9 @@ async fn list_configs(State(state): State<AppState>, q: QueryParams) -> Result<R
     let out: Vec<Value> = configs
         .iter()
         // Kayenta's `CanaryConfigIndex.haveCommonElements`.
-        .filter(|c| filter.is_empty() || c.applications.iter().any(|a| filter.contains(&a.as_str())))
+        .filter(|c| {
+            filter.is_empty() || c.applications.iter().any(|a| filter.contains(&a.as_str()))
+        })
         .map(|c| {
             let mut m = summary(c);
             m.insert("name".into(), json!(c.name.clone().unwrap_or_default()));
@@ -182,7 +181,11 @@ async fn delete_config(
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
     configuration_account(&state, &q)?;
-    if state.store.delete_object(ObjectType::CanaryConfig, &id).await? {
+    if state
+        .store
+        .delete_object(ObjectType::CanaryConfig, &id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::not_found(format!(
@@ -261,7 +264,9 @@ async fn check_duplicate_name(
     let clash = configs.iter().any(|c| {
         c.id != id
             && c.name.as_deref() == Some(name)
-            && c.applications.iter().any(|a| config.applications.contains(a))
+            && c.applications
+                .iter()
+                .any(|a| config.applications.contains(a))
     });
     if clash {
         // Java's `List.toString()`: `[a, b]`.

@@ -196,7 +196,10 @@ async fn store_new(
     Ok(axum::Json(json!({ response_key: id })).into_response())
 }
 
-async fn list_pair_lists(State(state): State<AppState>, q: QueryParams) -> Result<Response, ApiError> {
+async fn list_pair_lists(
+    State(state): State<AppState>,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
     list(state, q, Kind::PairList).await
 }
 
@@ -249,7 +252,10 @@ async fn delete_pair_list(
     delete(state, q, Kind::PairList, id).await
 }
 
-async fn list_set_lists(State(state): State<AppState>, q: QueryParams) -> Result<Response, ApiError> {
+async fn list_set_lists(
+    State(state): State<AppState>,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
     list(state, q, Kind::SetList).await
 }
 
@@ -279,7 +285,10 @@ async fn delete_set_list(
     delete(state, q, Kind::SetList, id).await
 }
 
-async fn list_archives(State(state): State<AppState>, q: QueryParams) -> Result<Response, ApiError> {
+async fn list_archives(
+    State(state): State<AppState>,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
     list(state, q, Kind::Archive).await
 }
 
@@ -302,9 +311,7 @@ async fn store_archive(
         .get("pipelineId")
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let exists = || {
-        ApiError::bad_request(format!("Archived canary result '{id}' already exists."))
-    };
+    let exists = || ApiError::bad_request(format!("Archived canary result '{id}' already exists."));
     if state
         .store
         .get_object(ObjectType::CanaryResultArchive, &id)
