@@ -1040,6 +1040,7 @@ fn kayenta_yml_missing_field_names_file_and_field() {
     let err = Accounts::load_with_env(&path, &fake_env).unwrap_err();
     assert!(err.contains("kayenta.google.accounts[0].jsonPath"), "{err}");
     assert!(err.contains("no-such-key.json"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -1091,6 +1092,7 @@ fn kayenta_yml_placeholders_and_secret_files() {
     })
     .unwrap();
     assert!(accounts.metrics.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
