@@ -169,6 +169,16 @@ impl MetricsSource for Prometheus {
     ) -> BoxFuture<'a, Result<Vec<MetricSet>, SourceError>> {
         Box::pin(self.fetch(config, metric, scope))
     }
+
+    /// Kayenta's `PrometheusMetricDescriptorsCache`: the metric names of
+    /// `GET /api/v1/label/__name__/values` as `{"name": ...}`, filtered by a
+    /// case-insensitive substring. kanary asks Prometheus on each call instead of caching.
+    fn metadata<'a>(
+        &'a self,
+        filter: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Value>, SourceError>> {
+        Box::pin(self.metric_names(filter))
+    }
 }
 
 impl Prometheus {
@@ -204,6 +214,50 @@ impl Prometheus {
         }
         parse_query_range(&response.body, &grid, &name, &query)
             .map_err(|detail| session.origin().bad_response(&url, detail))
+    }
+
+    async fn metric_names(&self, filter: Option<&str>) -> Result<Vec<Value>, SourceError> {
+        let mut url = self.account.base_url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments
+                .pop_if_empty()
+                .extend(["api", "v1", "label", "__name__", "values"]);
+        }
+        let request = self.authorize(HttpRequest::get(url.clone()))?;
+        let session = self
+            .http
+            .session(Origin::new("prometheus", &self.account.name));
+        let response = session.get(&request).await?;
+        if !response.is_success() {
+            return Err(session
+                .origin()
+                .status(&url, response.status, error_message(&response)));
+        }
+        #[derive(Deserialize)]
+        struct Names {
+            #[serde(default)]
+            data: Vec<String>,
+        }
+        let names: Names = serde_json::from_slice(&response.body).map_err(|e| {
+            session.origin().bad_response(
+                &url,
+                format!("the body is not a Prometheus label values answer ({e})"),
+            )
+        })?;
+        let filter = filter
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_lowercase);
+        Ok(names
+            .data
+            .into_iter()
+            .filter(|n| {
+                filter
+                    .as_deref()
+                    .is_none_or(|f| n.to_lowercase().contains(f))
+            })
+            .map(|n| serde_json::json!({ "name": n }))
+            .collect())
     }
 
     /// `<base>/api/v1/query_range?query=..&start=..&end=..&step=..`, with Kayenta's

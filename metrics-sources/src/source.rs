@@ -44,6 +44,17 @@ pub trait MetricsSource: Send + Sync {
         metric: &'a CanaryMetricConfig,
         scope: &'a CanaryScope,
     ) -> BoxFuture<'a, Result<Vec<MetricSet>, SourceError>>;
+
+    /// Metric descriptors for a UI (Kayenta's `MetricsService.getMetadata`, served by
+    /// `GET /metadata/metricsService`): those whose name contains `filter`, ignoring
+    /// case, or all of them without a filter. Empty for a store that cannot list them.
+    fn metadata<'a>(
+        &'a self,
+        filter: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<serde_json::Value>, SourceError>> {
+        let _ = filter;
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
 }
 
 /// How [`fetch_pairs`] runs.
