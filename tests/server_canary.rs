@@ -170,13 +170,35 @@ async fn argo_rollouts_sequence_against_prometheus() {
     let service = Service::start(Accounts::prometheus(&prom.url()).unwrap());
     service.put_config("web-e2e-id", &e2e_config()).await;
 
+    // 1. Argo resolves the config name to an id, passing its storage account as the
+    // configuration account.
+    let (status, configs) = service
+        .call(
+            "GET",
+            "/canaryConfig?application=web&configurationAccountName=store",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{configs}");
+    let config_id = configs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "web-e2e")
+        .and_then(|c| c["id"].as_str())
+        .unwrap()
+        .to_string();
+    assert_eq!(config_id, "web-e2e-id");
+
     let mut scores = Vec::new();
     for canary in ["web-good", "web-bad"] {
-        // Argo posts with the storage account as the configuration account.
+        // 2. Argo posts with the storage account as the configuration account.
         let (status, started) = service
             .call(
                 "POST",
-                "/canary/web-e2e-id?application=web&metricsAccountName=prometheus&configurationAccountName=store&storageAccountName=store",
+                &format!(
+                    "/canary/{config_id}?application=web&metricsAccountName=prometheus&configurationAccountName=store&storageAccountName=store"
+                ),
                 Some(argo_body(canary)),
             )
             .await;
