@@ -223,10 +223,10 @@ fn counters_with_a_denominator_and_bursts() {
         ]),
         json!({}),
     );
-    let errors_b = vec![90.0; 30];
-    let errors_c = vec![10.0; 30];
-    let req_b = vec![9000.0; 30];
-    let req_c = vec![1000.0; 30];
+    let errors_b = vec![900.0; 30];
+    let errors_c = vec![100.0; 30];
+    let req_b = vec![90000.0; 30];
+    let req_c = vec![10000.0; 30];
     let (_, r) = judge_pairs(
         &c,
         &[pair("errors", &errors_b, &errors_c, true), pair("requests", &req_b, &req_c, true)],

@@ -252,7 +252,7 @@ fn count_at_most(b: &Binomial, lo: u64, hi: u64, limit: f64, upper: bool) -> u64
     if lo > hi {
         return 0;
     }
-    let mode = (((b.n + 1) as f64) * b.p).floor().clamp(lo as f64, hi as f64) as u64;
+    let mode = ((b.n as f64 + 1.0) * b.p).floor().clamp(lo as f64, hi as f64) as u64;
     let mut count = 0;
     if upper {
         // The rising part lo..mode: at most a couple of points; count them directly.
@@ -321,8 +321,8 @@ pub fn clopper_pearson(x: u64, n: u64, conf: f64) -> (f64, f64) {
     let upper = if x == n {
         1.0
     } else {
-        // P(X ≤ x | p) decreases in p: solve on 1 − that.
-        1.0 - solve(&|p| Binomial::new(n, 1.0 - p).sf((n - x) as i64))
+        // P(X ≤ x | p) = P(n − X ≥ n − x | 1 − p): solve for u = 1 − p, increasing in u.
+        1.0 - solve(&|u| Binomial::new(n, u).sf((n - x) as i64))
     };
     (lower, upper)
 }

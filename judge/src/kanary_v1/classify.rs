@@ -47,6 +47,9 @@ pub(crate) struct CounterData {
     dispersion: f64,
 }
 
+/// The largest event total a counter may hold.
+const MAX_EVENTS: f64 = 1e15;
+
 /// The per-side values after kanary-v1's transforms, for the statistics in the result.
 pub(crate) struct Sides {
     pub(crate) control: Vec<f64>,
@@ -250,6 +253,10 @@ fn prepare_counter(
         (sides.experiment.clone(), sides.control.clone())
     };
     let (c_sum, b_sum) = (canary.iter().sum::<f64>(), baseline.iter().sum::<f64>());
+    // Exact integer counts in a double (and an O(√T) tail sum) end near 2^53.
+    if !(c_sum + b_sum <= MAX_EVENTS) {
+        return error("more than 1e15 events: counts this large are not event counts");
+    }
     let (canary_exposure, baseline_exposure) = match denominator {
         Some(d) => {
             let total = |v: &[f64]| v.iter().filter(|x| x.is_finite()).sum::<f64>();
