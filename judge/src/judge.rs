@@ -3,8 +3,8 @@
 //! side, describe it, classify, build the `CanaryAnalysisResult`.
 
 use crate::JudgeError;
-use crate::kanary_v1::{KANARY_V1_JUDGE, judge_kanary_v1};
 use crate::classifier::{MannWhitneyClassifier, MetricClassificationResult};
+use crate::kanary_v1::{KANARY_V1_JUDGE, judge_kanary_v1};
 use crate::model::{
     CanaryAnalysisResult, CanaryConfig, CanaryMetricConfig, MetricClassification, MetricMetadata,
     MetricSetPair, ResultMetadata,

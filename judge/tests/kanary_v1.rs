@@ -22,8 +22,10 @@ fn pair(name: &str, control: &[f64], experiment: &[f64], aligned: bool) -> Metri
         "control": control.iter().map(|x| kanary_judge_num(*x)).collect::<Vec<_>>(),
         "experiment": experiment.iter().map(|x| kanary_judge_num(*x)).collect::<Vec<_>>()}});
     if aligned {
-        v["attributes"] = json!({"control": {"aligned": "true"}, "experiment": {"aligned": "true"}});
-        v["scopes"] = json!({"control": {"stepMillis": 60000}, "experiment": {"stepMillis": 60000}});
+        v["attributes"] =
+            json!({"control": {"aligned": "true"}, "experiment": {"aligned": "true"}});
+        v["scopes"] =
+            json!({"control": {"stepMillis": 60000}, "experiment": {"stepMillis": 60000}});
     }
     serde_json::from_value(v).expect("pair")
 }
@@ -67,12 +69,19 @@ fn spinnaker_6278_seventy_fold_increase_is_high() {
     let r = judge_one(json!({}), pair("latency", &baseline, &canary, true));
     assert_eq!(r.classification.as_str(), "High", "{r:?}");
     assert_eq!(meta(&r).extra["locationPValue"].as_f64(), Some(0.015625));
-    assert_eq!(meta(&r).test.as_deref(), Some("wilcoxon-signed-rank+spread"));
+    assert_eq!(
+        meta(&r).test.as_deref(),
+        Some("wilcoxon-signed-rank+spread")
+    );
     // Kayenta's judge passes the same data (the bug).
     let kayenta: CanaryConfig =
         serde_json::from_value(json!({"metrics": [metric("latency", json!({}))]})).expect("c");
-    let (_, k) = judge_pairs(&kayenta, &[pair("latency", &baseline, &canary, false)], None)
-        .expect("judged");
+    let (_, k) = judge_pairs(
+        &kayenta,
+        &[pair("latency", &baseline, &canary, false)],
+        None,
+    )
+    .expect("judged");
     assert_eq!(k[0].classification.as_str(), "Pass");
 }
 
@@ -85,7 +94,10 @@ fn kayenta_426_sparse_errors_are_inconclusive() {
     assert_eq!(meta(&r).p_value, Some(0.125));
     assert_eq!(meta(&r).test.as_deref(), Some("binomial"));
     let reason = r.classification_reason.as_deref().expect("reason");
-    assert!(reason.contains("4 canary events against 0 baseline events"), "{reason}");
+    assert!(
+        reason.contains("4 canary events against 0 baseline events"),
+        "{reason}"
+    );
     assert!(reason.contains("cannot be excluded"), "{reason}");
     // Unaligned: the same numbers (equal exposures, 6 steps each).
     let r = judge_one(settings.clone(), pair("errors", &[0.0; 6], &errors, false));
@@ -119,70 +131,131 @@ fn kayenta_780_spread_increase_is_flagged() {
     let reason = r.classification_reason.as_deref().expect("reason");
     assert!(reason.contains("spread grew"), "{reason}");
     // Without the spread test (spreadShare 0) the location test cannot see it.
-    let r = judge_one(json!({"spreadShare": 0}), pair("latency", &baseline, &canary, false));
+    let r = judge_one(
+        json!({"spreadShare": 0}),
+        pair("latency", &baseline, &canary, false),
+    );
     assert_ne!(r.classification.as_str(), "High");
     // Kayenta's judge passes it.
     let kayenta: CanaryConfig =
         serde_json::from_value(json!({"metrics": [metric("latency", json!({}))]})).expect("c");
-    let (_, k) = judge_pairs(&kayenta, &[pair("latency", &baseline, &canary, false)], None)
-        .expect("judged");
+    let (_, k) = judge_pairs(
+        &kayenta,
+        &[pair("latency", &baseline, &canary, false)],
+        None,
+    )
+    .expect("judged");
     assert_eq!(k[0].classification.as_str(), "Pass");
 }
 
 #[test]
 fn shared_load_is_removed_by_pairing() {
     // A shared, slowly varying load, a +10 % canary: pairing sees a clean shift.
-    let load: Vec<f64> = (0..60).map(|i| 100.0 * (1.0 + 0.5 * (i as f64 / 6.0).sin())).collect();
+    let load: Vec<f64> = (0..60)
+        .map(|i| 100.0 * (1.0 + 0.5 * (i as f64 / 6.0).sin()))
+        .collect();
     let noise = normal_scores(60, 13);
-    let baseline: Vec<f64> = load.iter().zip(&noise).map(|(l, e)| l * (1.0 + 0.01 * e)).collect();
+    let baseline: Vec<f64> = load
+        .iter()
+        .zip(&noise)
+        .map(|(l, e)| l * (1.0 + 0.01 * e))
+        .collect();
     let canary: Vec<f64> = load.iter().map(|l| l * 1.10).collect();
-    let r = judge_one(json!({"direction": "increase"}), pair("latency", &baseline, &canary, true));
+    let r = judge_one(
+        json!({"direction": "increase"}),
+        pair("latency", &baseline, &canary, true),
+    );
     assert_eq!(r.classification.as_str(), "High", "{r:?}");
     let e = meta(&r).estimate.expect("estimate");
     assert!((e - 1.10).abs() < 0.01, "{e}");
     let paired_p = meta(&r).extra["locationPValue"].as_f64().expect("p");
     assert!(paired_p < 1e-9, "{paired_p}");
     // Unpaired, the load's variation blurs the same shift: a p-value orders of magnitude larger.
-    let r = judge_one(json!({"direction": "increase"}), pair("latency", &baseline, &canary, false));
+    let r = judge_one(
+        json!({"direction": "increase"}),
+        pair("latency", &baseline, &canary, false),
+    );
     let unpaired_p = meta(&r).extra["locationPValue"].as_f64().expect("p");
     assert!(unpaired_p > 1e-3, "{unpaired_p}");
 }
 
 #[test]
 fn healthy_canary_passes_and_reports_its_numbers() {
-    let load: Vec<f64> = (0..60).map(|i| 100.0 * (1.0 + 0.3 * (i as f64 / 5.0).cos())).collect();
+    let load: Vec<f64> = (0..60)
+        .map(|i| 100.0 * (1.0 + 0.3 * (i as f64 / 5.0).cos()))
+        .collect();
     let a = normal_scores(60, 7);
     let b = normal_scores(60, 17);
-    let baseline: Vec<f64> = load.iter().zip(&a).map(|(l, e)| l * (1.0 + 0.01 * e)).collect();
-    let canary: Vec<f64> = load.iter().zip(&b).map(|(l, e)| l * (1.0 + 0.01 * e)).collect();
+    let baseline: Vec<f64> = load
+        .iter()
+        .zip(&a)
+        .map(|(l, e)| l * (1.0 + 0.01 * e))
+        .collect();
+    let canary: Vec<f64> = load
+        .iter()
+        .zip(&b)
+        .map(|(l, e)| l * (1.0 + 0.01 * e))
+        .collect();
     let r = judge_one(json!({}), pair("latency", &baseline, &canary, true));
     assert_eq!(r.classification.as_str(), "Pass", "{r:?}");
     let m = meta(&r);
-    let (lo, hi) = (m.lower_confidence.expect("lo"), m.upper_confidence.expect("hi"));
-    assert!(lo > 1.0 / 1.1 && hi < 1.1 && lo < 1.0 && hi > 1.0, "{lo} {hi}");
+    let (lo, hi) = (
+        m.lower_confidence.expect("lo"),
+        m.upper_confidence.expect("hi"),
+    );
+    assert!(
+        lo > 1.0 / 1.1 && hi < 1.1 && lo < 1.0 && hi > 1.0,
+        "{lo} {hi}"
+    );
     assert_eq!(m.extra["scale"], json!("log"));
     assert_eq!(m.extra["confLevel"], json!(0.95));
     assert!(m.adjusted_p_value.expect("adj") >= m.p_value.expect("p"));
     // Few, noisy points cannot show "no harm".
-    let noisy: Vec<f64> = load.iter().zip(&b).map(|(l, e)| l * (1.0 + 0.2 * e)).collect();
-    let r = judge_one(json!({}), pair("latency", &baseline[..5], &noisy[..5], true));
+    let noisy: Vec<f64> = load
+        .iter()
+        .zip(&b)
+        .map(|(l, e)| l * (1.0 + 0.2 * e))
+        .collect();
+    let r = judge_one(
+        json!({}),
+        pair("latency", &baseline[..5], &noisy[..5], true),
+    );
     assert_eq!(r.classification.as_str(), "Inconclusive", "{r:?}");
-    assert!(r.classification_reason.expect("reason").contains("5 paired points"));
+    assert!(
+        r.classification_reason
+            .expect("reason")
+            .contains("5 paired points")
+    );
 }
 
 #[test]
 fn kayentas_first_steps_stay() {
-    let r = judge_one(json!({"kind": "counter"}), pair("errors", &[0.0; 5], &[0.0; 5], true));
+    let r = judge_one(
+        json!({"kind": "counter"}),
+        pair("errors", &[0.0; 5], &[0.0; 5], true),
+    );
     assert_eq!(r.classification.as_str(), "Pass");
-    assert_eq!(r.classification_reason.as_deref(), Some("The Canary and Baseline data are identical"));
+    assert_eq!(
+        r.classification_reason.as_deref(),
+        Some("The Canary and Baseline data are identical")
+    );
     let r = judge_one(json!({}), pair("x", &[3.0, 3.0], &[3.0], false));
-    assert_eq!((r.classification.as_str(), r.classification_reason), ("Pass", None));
-    let r = judge_one(json!({"critical": true}), pair("x", &[f64::NAN], &[1.0], false));
+    assert_eq!(
+        (r.classification.as_str(), r.classification_reason),
+        ("Pass", None)
+    );
+    let r = judge_one(
+        json!({"critical": true}),
+        pair("x", &[f64::NAN], &[1.0], false),
+    );
     assert_eq!(r.classification.as_str(), "Nodata");
     assert!(r.critical);
     let r = judge_one(json!({"mustHaveData": true}), pair("x", &[], &[1.0], false));
     assert_eq!(r.classification.as_str(), "NodataFailMetric");
-    let r = judge_one(json!({}), pair("x", &[1.0, f64::INFINITY], &[1.0, 2.0], false));
+    let r = judge_one(
+        json!({}),
+        pair("x", &[1.0, f64::INFINITY], &[1.0, 2.0], false),
+    );
     assert_eq!(r.classification.as_str(), "Error");
     assert!(r.result_metadata.is_none());
 }
@@ -192,7 +265,10 @@ fn family_shares_alpha_and_critical_escalates() {
     let mut canary = vec![100.0; 7];
     canary.extend([1.0; 3]);
     let c = config(
-        json!([metric("a", json!({"critical": true})), metric("b", json!({}))]),
+        json!([
+            metric("a", json!({"critical": true})),
+            metric("b", json!({}))
+        ]),
         json!({"alpha": 0.05}),
     );
     let pairs = [
@@ -218,8 +294,14 @@ fn counters_with_a_denominator_and_bursts() {
     // The canary takes 10 % of the traffic and 10 % of the errors: no change.
     let c = config(
         json!([
-            metric("errors", json!({"kind": "counter", "denominator": "requests", "direction": "increase"})),
-            metric("requests", json!({"kind": "counter", "muted": true, "direction": "increase"}))
+            metric(
+                "errors",
+                json!({"kind": "counter", "denominator": "requests", "direction": "increase"})
+            ),
+            metric(
+                "requests",
+                json!({"kind": "counter", "muted": true, "direction": "increase"})
+            )
         ]),
         json!({}),
     );
@@ -229,7 +311,10 @@ fn counters_with_a_denominator_and_bursts() {
     let req_c = vec![10000.0; 30];
     let (_, r) = judge_pairs(
         &c,
-        &[pair("errors", &errors_b, &errors_c, true), pair("requests", &req_b, &req_c, true)],
+        &[
+            pair("errors", &errors_b, &errors_c, true),
+            pair("requests", &req_b, &req_c, true),
+        ],
         None,
     )
     .expect("judged");
@@ -238,34 +323,71 @@ fn counters_with_a_denominator_and_bursts() {
     assert!((m.extra["canaryShareUnderNull"].as_f64().expect("p0") - 0.1).abs() < 1e-15);
     assert_eq!(r[0].classification.as_str(), "Pass", "{:?}", r[0]);
     // Bursty but healthy errors: the share swings step to step; the dispersion absorbs it.
-    let b: Vec<f64> = (0..30).map(|i| if i % 3 == 0 { 60.0 } else { 5.0 }).collect();
-    let cn: Vec<f64> = (0..30).map(|i| if i % 3 == 1 { 60.0 } else { 6.0 }).collect();
-    let r = judge_one(json!({"kind": "counter", "direction": "increase"}), pair("e", &b, &cn, true));
+    let b: Vec<f64> = (0..30)
+        .map(|i| if i % 3 == 0 { 60.0 } else { 5.0 })
+        .collect();
+    let cn: Vec<f64> = (0..30)
+        .map(|i| if i % 3 == 1 { 60.0 } else { 6.0 })
+        .collect();
+    let r = judge_one(
+        json!({"kind": "counter", "direction": "increase"}),
+        pair("e", &b, &cn, true),
+    );
     let m = meta(&r);
     assert!(m.extra["dispersion"].as_f64().expect("phi") > 10.0, "{m:?}");
     assert_eq!(m.test.as_deref(), Some("quasi-binomial"));
     assert_ne!(r.classification.as_str(), "High", "{r:?}");
     // A missing denominator series is an Error naming it.
     let c = config(
-        json!([metric("errors", json!({"kind": "counter", "denominator": "requests"})),
-               metric("requests", json!({"kind": "counter"}))]),
+        json!([
+            metric(
+                "errors",
+                json!({"kind": "counter", "denominator": "requests"})
+            ),
+            metric("requests", json!({"kind": "counter"}))
+        ]),
         json!({}),
     );
-    let (_, r) = judge_pairs(&c, &[pair("errors", &[1.0, 2.0], &[2.0, 3.0], true)], None)
-        .expect("judged");
+    let (_, r) =
+        judge_pairs(&c, &[pair("errors", &[1.0, 2.0], &[2.0, 3.0], true)], None).expect("judged");
     assert_eq!(r[0].classification.as_str(), "Error");
-    assert!(r[0].classification_reason.as_deref().expect("r").contains("'requests'"));
+    assert!(
+        r[0].classification_reason
+            .as_deref()
+            .expect("r")
+            .contains("'requests'")
+    );
 }
 
 #[test]
 fn settings_errors_name_the_field() {
     let p = pair("x", &[1.0, 2.0], &[2.0, 3.0], false);
     let cases = [
-        (json!({"kind": "histogram"}), json!({}), "analysisConfigurations.canary.kind"),
-        (json!({"margin": 0}), json!({}), "analysisConfigurations.canary.margin"),
-        (json!({"spreadShare": 1}), json!({}), "analysisConfigurations.canary.spreadShare"),
-        (json!({"scale": "sqrt"}), json!({}), "analysisConfigurations.canary.scale"),
-        (json!({"denominator": "r"}), json!({}), "analysisConfigurations.canary.denominator"),
+        (
+            json!({"kind": "histogram"}),
+            json!({}),
+            "analysisConfigurations.canary.kind",
+        ),
+        (
+            json!({"margin": 0}),
+            json!({}),
+            "analysisConfigurations.canary.margin",
+        ),
+        (
+            json!({"spreadShare": 1}),
+            json!({}),
+            "analysisConfigurations.canary.spreadShare",
+        ),
+        (
+            json!({"scale": "sqrt"}),
+            json!({}),
+            "analysisConfigurations.canary.scale",
+        ),
+        (
+            json!({"denominator": "r"}),
+            json!({}),
+            "analysisConfigurations.canary.denominator",
+        ),
         (
             json!({"effectSize": {"allowedIncrease": 1.2}}),
             json!({}),
@@ -276,8 +398,16 @@ fn settings_errors_name_the_field() {
             json!({}),
             "analysisConfigurations.canary.effectSize.allowedDecrease",
         ),
-        (json!({}), json!({"alpha": 1.5}), "judge.judgeConfigurations.alpha"),
-        (json!({}), json!({"errorControl": "bonferroni"}), "judge.judgeConfigurations.errorControl"),
+        (
+            json!({}),
+            json!({"alpha": 1.5}),
+            "judge.judgeConfigurations.alpha",
+        ),
+        (
+            json!({}),
+            json!({"errorControl": "bonferroni"}),
+            "judge.judgeConfigurations.errorControl",
+        ),
     ];
     for (canary, judge, field) in cases {
         let c = config(json!([metric("x", canary.clone())]), judge);
@@ -286,7 +416,10 @@ fn settings_errors_name_the_field() {
     }
     // The gate may sit at the margin; kanary-v1's defaults are 1.05 / 0.95.
     let c = config(
-        json!([metric("x", json!({"margin": 0.2, "effectSize": {"allowedIncrease": 1.2}}))]),
+        json!([metric(
+            "x",
+            json!({"margin": 0.2, "effectSize": {"allowedIncrease": 1.2}})
+        )]),
         json!({"alpha": 0.01, "errorControl": "fdr-by"}),
     );
     assert!(judge_pairs(&c, &[p], None).is_ok());
@@ -298,8 +431,14 @@ fn same_input_same_bytes() {
     let w = normal_scores(200, 11);
     let baseline: Vec<f64> = z.iter().map(|z| 100.0 + 5.0 * z).collect();
     let canary: Vec<f64> = w.iter().map(|z| 103.0 + 5.0 * z).collect();
-    let c = config(json!([metric("l", json!({}))]), json!({"errorControl": "fdr"}));
-    let pairs = [pair("l", &baseline, &canary, false), pair("l", &baseline, &canary, true)];
+    let c = config(
+        json!([metric("l", json!({}))]),
+        json!({"errorControl": "fdr"}),
+    );
+    let pairs = [
+        pair("l", &baseline, &canary, false),
+        pair("l", &baseline, &canary, true),
+    ];
     let a = serde_json::to_string(&judge_pairs(&c, &pairs, None).expect("j").1).expect("json");
     let b = serde_json::to_string(&judge_pairs(&c, &pairs, None).expect("j").1).expect("json");
     assert_eq!(a, b);

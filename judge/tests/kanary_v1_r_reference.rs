@@ -60,7 +60,10 @@ fn close(got: f64, want: f64, rel: f64) -> bool {
 }
 
 fn load() -> Reference {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/r/kanary_v1_reference.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/r/kanary_v1_reference.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("file")).expect("json")
 }
 
@@ -83,12 +86,35 @@ fn rank_tests_and_binomial_match_r() {
                 } else {
                     rank_sum_test(&c.x, &c.y, alt, one_sided)
                 };
-                assert!(close(t.p_value, c.p_value, EPS_P_REL), "{}: p {} vs R {}", c.name, t.p_value, c.p_value);
+                assert!(
+                    close(t.p_value, c.p_value, EPS_P_REL),
+                    "{}: p {} vs R {}",
+                    c.name,
+                    t.p_value,
+                    c.p_value
+                );
                 if let Some(e) = c.estimate {
                     assert!(t.exact, "{}", c.name);
-                    assert!(close(t.estimate, e, EPS_CI_REL), "{}: estimate {} vs R {e}", c.name, t.estimate);
-                    assert!(close(t.lower, c.conf_int[0], EPS_CI_REL), "{}: lower {} vs R {}", c.name, t.lower, c.conf_int[0]);
-                    assert!(close(t.upper, c.conf_int[1], EPS_CI_REL), "{}: upper {} vs R {}", c.name, t.upper, c.conf_int[1]);
+                    assert!(
+                        close(t.estimate, e, EPS_CI_REL),
+                        "{}: estimate {} vs R {e}",
+                        c.name,
+                        t.estimate
+                    );
+                    assert!(
+                        close(t.lower, c.conf_int[0], EPS_CI_REL),
+                        "{}: lower {} vs R {}",
+                        c.name,
+                        t.lower,
+                        c.conf_int[0]
+                    );
+                    assert!(
+                        close(t.upper, c.conf_int[1], EPS_CI_REL),
+                        "{}: upper {} vs R {}",
+                        c.name,
+                        t.upper,
+                        c.conf_int[1]
+                    );
                 } else {
                     assert!(!t.exact, "{}", c.name);
                 }
@@ -97,10 +123,25 @@ fn rank_tests_and_binomial_match_r() {
                 let x = c.successes.expect("x") as u64;
                 let n = c.trials.expect("n") as u64;
                 let p = binom_test_p(x, n, c.p.expect("p"), alt);
-                assert!(close(p, c.p_value, EPS_P_REL), "{}: p {p} vs R {}", c.name, c.p_value);
+                assert!(
+                    close(p, c.p_value, EPS_P_REL),
+                    "{}: p {p} vs R {}",
+                    c.name,
+                    c.p_value
+                );
                 let (lo, hi) = clopper_pearson(x, n, one_sided);
-                assert!(close(lo, c.conf_int[0], EPS_BINOM_CI_REL), "{}: lower {lo} vs R {}", c.name, c.conf_int[0]);
-                assert!(close(hi, c.conf_int[1], EPS_BINOM_CI_REL), "{}: upper {hi} vs R {}", c.name, c.conf_int[1]);
+                assert!(
+                    close(lo, c.conf_int[0], EPS_BINOM_CI_REL),
+                    "{}: lower {lo} vs R {}",
+                    c.name,
+                    c.conf_int[0]
+                );
+                assert!(
+                    close(hi, c.conf_int[1], EPS_BINOM_CI_REL),
+                    "{}: upper {hi} vs R {}",
+                    c.name,
+                    c.conf_int[1]
+                );
             }
             other => panic!("unknown kind {other}"),
         }

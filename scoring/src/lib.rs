@@ -66,8 +66,7 @@ pub fn score(
 ) -> CanaryJudgeResult {
     let not_muted: Vec<&CanaryAnalysisResult> = results.iter().filter(|r| !r.muted).collect();
     let mut breakdown = weighted_sum_score(&not_muted, group_weights);
-    let mut classification =
-        SummaryClassification::from_score(breakdown.summary_score, thresholds);
+    let mut classification = SummaryClassification::from_score(breakdown.summary_score, thresholds);
     let undecided: Vec<&str> = not_muted
         .iter()
         .filter(|r| r.classification == MetricClassification::Inconclusive)

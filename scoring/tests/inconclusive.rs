@@ -2,13 +2,20 @@
 //! caps the summary at the midpoint of marginal and pass with a reason naming the undecided
 //! metrics; a critical failure still fails.
 
-use kanary_judge::{CanaryAnalysisResult, CanaryConfig, MetricClassification, MetricSetPair, ScoreThresholds};
+use kanary_judge::{
+    CanaryAnalysisResult, CanaryConfig, MetricClassification, MetricSetPair, ScoreThresholds,
+};
 use kanary_scoring::{SummaryClassification, inconclusive_cap, score};
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-fn result(name: &str, class: MetricClassification, group: &str, critical: bool) -> CanaryAnalysisResult {
+fn result(
+    name: &str,
+    class: MetricClassification,
+    group: &str,
+    critical: bool,
+) -> CanaryAnalysisResult {
     CanaryAnalysisResult {
         name: name.to_string(),
         id: None,
@@ -34,9 +41,17 @@ fn inconclusive_is_not_counted_and_caps_the_score() {
         result("errors", Inconclusive, "system", false),
         result("disk", Inconclusive, "system", false),
     ];
-    let r = score("kanary-v1", results, &BTreeMap::new(), ScoreThresholds::default());
+    let r = score(
+        "kanary-v1",
+        results,
+        &BTreeMap::new(),
+        ScoreThresholds::default(),
+    );
     // Both groups score 100 (the Inconclusive ones are not counted)...
-    assert_eq!(r.group_scores.iter().map(|g| g.score).collect::<Vec<_>>(), vec![100.0, 100.0]);
+    assert_eq!(
+        r.group_scores.iter().map(|g| g.score).collect::<Vec<_>>(),
+        vec![100.0, 100.0]
+    );
     // ...but the summary is capped at (75 + 95) / 2.
     assert_eq!(r.score.score, 85.0);
     assert_eq!(r.score.classification, SummaryClassification::Marginal);
@@ -51,13 +66,22 @@ fn muted_inconclusive_does_not_cap_and_low_scores_stay() {
     use MetricClassification::*;
     let mut muted = result("errors", Inconclusive, "g", false);
     muted.muted = true;
-    let r = score("kanary-v1", vec![result("a", Pass, "g", false), muted], &BTreeMap::new(), ScoreThresholds::default());
+    let r = score(
+        "kanary-v1",
+        vec![result("a", Pass, "g", false), muted],
+        &BTreeMap::new(),
+        ScoreThresholds::default(),
+    );
     assert_eq!(r.score.score, 100.0);
     assert_eq!(r.score.classification_reason, "");
     // A score already below the cap keeps its value; the reason still names the metric.
     let r = score(
         "kanary-v1",
-        vec![result("a", Pass, "g", false), result("b", High, "g", false), result("c", Inconclusive, "g", false)],
+        vec![
+            result("a", Pass, "g", false),
+            result("b", High, "g", false),
+            result("c", Inconclusive, "g", false),
+        ],
         &BTreeMap::new(),
         ScoreThresholds::default(),
     );
@@ -71,7 +95,10 @@ fn a_critical_failure_still_fails_with_its_reason() {
     use MetricClassification::*;
     let r = score(
         "kanary-v1",
-        vec![result("a", High, "g", true), result("b", Inconclusive, "g", false)],
+        vec![
+            result("a", High, "g", true),
+            result("b", Inconclusive, "g", false),
+        ],
         &BTreeMap::new(),
         ScoreThresholds::default(),
     );
@@ -81,7 +108,10 @@ fn a_critical_failure_still_fails_with_its_reason() {
 
 #[test]
 fn equal_thresholds_cannot_turn_inconclusive_into_pass() {
-    let t = ScoreThresholds { pass: 80.0, marginal: 80.0 };
+    let t = ScoreThresholds {
+        pass: 80.0,
+        marginal: 80.0,
+    };
     assert_eq!(inconclusive_cap(t), 80.0);
     let r = score(
         "kanary-v1",
@@ -107,7 +137,8 @@ fn kayenta_426_end_to_end_is_marginal_not_pass() {
         {"name": "latency", "values": {"control": [5, 5, 5], "experiment": [5, 5, 5]}}
     ]))
     .expect("pairs");
-    let r = kanary_scoring::judge(&config, &pairs, ScoreThresholds::default(), None).expect("judged");
+    let r =
+        kanary_scoring::judge(&config, &pairs, ScoreThresholds::default(), None).expect("judged");
     assert_eq!(r.judge_name, "kanary-v1");
     assert_eq!(r.results[0].classification.as_str(), "Inconclusive");
     assert_eq!(r.score.score, 85.0);
@@ -116,7 +147,15 @@ fn kayenta_426_end_to_end_is_marginal_not_pass() {
 
 fn class() -> impl Strategy<Value = MetricClassification> {
     use MetricClassification::*;
-    prop::sample::select(vec![Pass, High, Low, Nodata, NodataFailMetric, Error, Inconclusive])
+    prop::sample::select(vec![
+        Pass,
+        High,
+        Low,
+        Nodata,
+        NodataFailMetric,
+        Error,
+        Inconclusive,
+    ])
 }
 
 proptest! {

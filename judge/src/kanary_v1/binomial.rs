@@ -252,7 +252,9 @@ fn count_at_most(b: &Binomial, lo: u64, hi: u64, limit: f64, upper: bool) -> u64
     if lo > hi {
         return 0;
     }
-    let mode = ((b.n as f64 + 1.0) * b.p).floor().clamp(lo as f64, hi as f64) as u64;
+    let mode = ((b.n as f64 + 1.0) * b.p)
+        .floor()
+        .clamp(lo as f64, hi as f64) as u64;
     let mut count = 0;
     if upper {
         // The rising part lo..mode: at most a couple of points; count them directly.

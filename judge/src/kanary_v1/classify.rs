@@ -56,7 +56,11 @@ pub(crate) struct Sides {
     pub(crate) experiment: Vec<f64>,
 }
 
-fn settled(classification: MetricClassification, reason: Option<String>, critical: bool) -> Prepared {
+fn settled(
+    classification: MetricClassification,
+    reason: Option<String>,
+    critical: bool,
+) -> Prepared {
     Prepared::Settled {
         classification,
         reason,
@@ -99,7 +103,11 @@ fn keep_flags(values: &[f64], s: &V1MetricSettings) -> (Vec<f64>, Vec<bool>) {
 }
 
 fn kept(vals: &[f64], keep: &[bool]) -> Vec<f64> {
-    vals.iter().zip(keep).filter(|(_, k)| **k).map(|(v, _)| *v).collect()
+    vals.iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| *v)
+        .collect()
 }
 
 /// Kayenta's first steps and the data for the test.
@@ -234,7 +242,12 @@ fn prepare_counter(
     (ev, ek): (&[f64], &[bool]),
     denominator: Option<&MetricSetPair>,
 ) -> Prepared {
-    if sides.control.iter().chain(&sides.experiment).any(|v| *v < 0.0) {
+    if sides
+        .control
+        .iter()
+        .chain(&sides.experiment)
+        .any(|v| *v < 0.0)
+    {
         return error("counter values must be non-negative event counts");
     }
     let steps: Vec<usize> = if aligned {
@@ -254,7 +267,8 @@ fn prepare_counter(
     };
     let (c_sum, b_sum) = (canary.iter().sum::<f64>(), baseline.iter().sum::<f64>());
     // Exact integer counts in a double (and an O(√T) tail sum) end near 2^53.
-    if !(c_sum + b_sum <= MAX_EVENTS) {
+    let events = c_sum + b_sum;
+    if events.is_nan() || events > MAX_EVENTS {
         return error("more than 1e15 events: counts this large are not event counts");
     }
     let (canary_exposure, baseline_exposure) = match denominator {
@@ -262,10 +276,14 @@ fn prepare_counter(
             let total = |v: &[f64]| v.iter().filter(|x| x.is_finite()).sum::<f64>();
             let (dc, db) = if aligned && d.values.control.len() == cv.len() {
                 (
-                    steps.iter().map(|&i| d.values.experiment.get(i).copied().unwrap_or(f64::NAN))
+                    steps
+                        .iter()
+                        .map(|&i| d.values.experiment.get(i).copied().unwrap_or(f64::NAN))
                         .filter(|x| x.is_finite())
                         .sum::<f64>(),
-                    steps.iter().map(|&i| d.values.control.get(i).copied().unwrap_or(f64::NAN))
+                    steps
+                        .iter()
+                        .map(|&i| d.values.control.get(i).copied().unwrap_or(f64::NAN))
                         .filter(|x| x.is_finite())
                         .sum::<f64>(),
                 )
@@ -344,7 +362,10 @@ impl Tested {
 }
 
 fn alternative(s: &V1MetricSettings) -> Alternative {
-    match (s.base.direction.allows_increase(), s.base.direction.allows_decrease()) {
+    match (
+        s.base.direction.allows_increase(),
+        s.base.direction.allows_decrease(),
+    ) {
         (true, false) => Alternative::Greater,
         (false, true) => Alternative::Less,
         _ => Alternative::TwoSided,
@@ -377,7 +398,10 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
             let p_value = combine(t.p_value, spread.map(|r| r.p_value), s.spread_share);
             let mut extra = vec![
                 ("locationPValue", serde_json::json!(json_num(t.p_value))),
-                ("scale", serde_json::json!(if g.log { "log" } else { "linear" })),
+                (
+                    "scale",
+                    serde_json::json!(if g.log { "log" } else { "linear" }),
+                ),
                 ("exact", serde_json::json!(t.exact)),
             ];
             if let Some(r) = spread {
@@ -421,7 +445,11 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
             let estimate = (c.canary_events / c.canary_exposure).ln()
                 - (c.baseline_events / c.baseline_exposure).ln();
             let estimate = if estimate.is_nan() { 0.0 } else { estimate };
-            let test = if phi > 1.0 { "quasi-binomial" } else { "binomial" };
+            let test = if phi > 1.0 {
+                "quasi-binomial"
+            } else {
+                "binomial"
+            };
             Some(Tested {
                 p_value,
                 p_location: p_value,
@@ -440,7 +468,10 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
                 extra: vec![
                     ("dispersion", serde_json::json!(json_num(phi))),
                     ("canaryEvents", serde_json::json!(json_num(c.canary_events))),
-                    ("baselineEvents", serde_json::json!(json_num(c.baseline_events))),
+                    (
+                        "baselineEvents",
+                        serde_json::json!(json_num(c.baseline_events)),
+                    ),
                     ("canaryShareUnderNull", serde_json::json!(json_num(p0))),
                 ],
             })
@@ -474,7 +505,11 @@ pub(crate) fn percent(ratio: f64) -> String {
     if ratio.is_nan() {
         "undefined".to_string()
     } else if ratio.is_infinite() {
-        if ratio > 0.0 { "+∞".into() } else { "−∞".into() }
+        if ratio > 0.0 {
+            "+∞".into()
+        } else {
+            "−∞".into()
+        }
     } else {
         format!("{:+.1} %", (ratio - 1.0) * 100.0)
     }
@@ -501,15 +536,23 @@ pub(crate) fn decide(
     let up = s.base.direction.allows_increase();
     let down = s.base.direction.allows_decrease();
     // Each component's share of the adjusted p-value (weighted Bonferroni, then the family).
-    let factor = if t.p_value > 0.0 { adjusted / t.p_value } else { 1.0 };
-    let loc_weight = if t.spread.is_some() { 1.0 - t.spread_share } else { 1.0 };
+    let factor = if t.p_value > 0.0 {
+        adjusted / t.p_value
+    } else {
+        1.0
+    };
+    let loc_weight = if t.spread.is_some() {
+        1.0 - t.spread_share
+    } else {
+        1.0
+    };
     let loc_adjusted = (factor * t.p_location / loc_weight).min(1.0);
     let gate_up = t.additive(s.base.allowed_increase);
     let gate_down = t.additive(s.base.allowed_decrease);
     let ratio = t.estimate_ratio();
     let mut flagged: Option<(MetricClassification, String, f64)> = None;
     if loc_adjusted < alpha {
-        if up && t.estimate > 0.0 && !(t.estimate < gate_up) {
+        if up && t.estimate > 0.0 && (t.estimate >= gate_up || gate_up.is_nan()) {
             flagged = Some((
                 High,
                 format!(
@@ -520,7 +563,7 @@ pub(crate) fn decide(
                 ),
                 ratio,
             ));
-        } else if down && t.estimate < 0.0 && !(t.estimate > gate_down) {
+        } else if down && t.estimate < 0.0 && (t.estimate <= gate_down || gate_down.is_nan()) {
             flagged = Some((
                 Low,
                 format!(
@@ -536,7 +579,8 @@ pub(crate) fn decide(
     if flagged.is_none() {
         if let Some(sp) = t.spread {
             let spread_adjusted = (factor * sp.p_value / t.spread_share).min(1.0);
-            if spread_adjusted < alpha && !(sp.ratio < s.base.allowed_increase) {
+            if spread_adjusted < alpha && (sp.ratio >= s.base.allowed_increase || sp.ratio.is_nan())
+            {
                 flagged = Some((
                     High,
                     format!(

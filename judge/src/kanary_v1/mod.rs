@@ -115,65 +115,74 @@ pub fn judge_kanary_v1(
         .zip(tested)
         .zip(adjusted_of)
         .zip(pairs)
-        .map(|((((metric, settings, sides, prepared), tested), adj), pair)| {
-            let deviation = mean_ratio(&sides.control, &sides.experiment);
-            let (classification, reason, critical, result_metadata) = match (prepared, tested) {
-                (Prepared::Settled { classification, reason, critical }, _) => {
-                    let meta = (classification != MetricClassification::Error).then(|| {
-                        ResultMetadata {
-                            ratio: 1.0,
-                            ..Default::default()
-                        }
-                    });
-                    (classification, reason, critical, meta)
-                }
-                (_, Some(t)) => {
-                    let adjusted = adj.unwrap_or(1.0);
-                    let o = decide(&pair.name, &t, adjusted, judge.alpha, &settings, conf);
-                    let mut extra = serde_json::Map::new();
-                    extra.insert("confLevel".into(), json_num(conf));
-                    for (k, v) in &t.extra {
-                        extra.insert((*k).into(), v.clone());
+        .map(
+            |((((metric, settings, sides, prepared), tested), adj), pair)| {
+                let deviation = mean_ratio(&sides.control, &sides.experiment);
+                let (classification, reason, critical, result_metadata) = match (prepared, tested) {
+                    (
+                        Prepared::Settled {
+                            classification,
+                            reason,
+                            critical,
+                        },
+                        _,
+                    ) => {
+                        let meta = (classification != MetricClassification::Error).then(|| {
+                            ResultMetadata {
+                                ratio: 1.0,
+                                ..Default::default()
+                            }
+                        });
+                        (classification, reason, critical, meta)
                     }
-                    let meta = ResultMetadata {
-                        ratio: deviation,
-                        lower_confidence: Some(t.lower_ratio()),
-                        upper_confidence: Some(t.upper_ratio()),
-                        estimate: Some(t.estimate_ratio()),
-                        p_value: Some(t.p_value),
-                        adjusted_p_value: Some(adjusted),
-                        test: Some(t.test.clone()),
-                        extra,
-                    };
-                    (o.classification, o.reason, o.critical, Some(meta))
+                    (_, Some(t)) => {
+                        let adjusted = adj.unwrap_or(1.0);
+                        let o = decide(&pair.name, &t, adjusted, judge.alpha, &settings, conf);
+                        let mut extra = serde_json::Map::new();
+                        extra.insert("confLevel".into(), json_num(conf));
+                        for (k, v) in &t.extra {
+                            extra.insert((*k).into(), v.clone());
+                        }
+                        let meta = ResultMetadata {
+                            ratio: deviation,
+                            lower_confidence: Some(t.lower_ratio()),
+                            upper_confidence: Some(t.upper_ratio()),
+                            estimate: Some(t.estimate_ratio()),
+                            p_value: Some(t.p_value),
+                            adjusted_p_value: Some(adjusted),
+                            test: Some(t.test.clone()),
+                            extra,
+                        };
+                        (o.classification, o.reason, o.critical, Some(meta))
+                    }
+                    (_, None) => (
+                        MetricClassification::Error,
+                        Some("Metric Classification Failed".to_string()),
+                        false,
+                        None,
+                    ),
+                };
+                CanaryAnalysisResult {
+                    name: pair.name.clone(),
+                    id: pair.id.clone(),
+                    tags: pair.tags.clone(),
+                    classification,
+                    classification_reason: reason,
+                    groups: metric.groups.clone(),
+                    experiment_metadata: MetricMetadata {
+                        stats: summary(&sides.experiment),
+                        ..Default::default()
+                    },
+                    control_metadata: MetricMetadata {
+                        stats: summary(&sides.control),
+                        ..Default::default()
+                    },
+                    result_metadata,
+                    critical,
+                    muted: settings.base.muted,
                 }
-                (_, None) => (
-                    MetricClassification::Error,
-                    Some("Metric Classification Failed".to_string()),
-                    false,
-                    None,
-                ),
-            };
-            CanaryAnalysisResult {
-                name: pair.name.clone(),
-                id: pair.id.clone(),
-                tags: pair.tags.clone(),
-                classification,
-                classification_reason: reason,
-                groups: metric.groups.clone(),
-                experiment_metadata: MetricMetadata {
-                    stats: summary(&sides.experiment),
-                    ..Default::default()
-                },
-                control_metadata: MetricMetadata {
-                    stats: summary(&sides.control),
-                    ..Default::default()
-                },
-                result_metadata,
-                critical,
-                muted: settings.base.muted,
-            }
-        })
+            },
+        )
         .collect();
     Ok(results)
 }

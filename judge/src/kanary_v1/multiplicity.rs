@@ -114,11 +114,18 @@ mod tests {
     fn matches_p_adjust() {
         let p = [0.01, 0.04, 0.03, 0.005];
         let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-15);
-        assert!(close(&holm(&p), &[0.03, 0.06, 0.06, 0.02]), "{:?}", holm(&p));
+        assert!(
+            close(&holm(&p), &[0.03, 0.06, 0.06, 0.02]),
+            "{:?}",
+            holm(&p)
+        );
         assert!(close(&step_up(&p, false), &[0.02, 0.04, 0.04, 0.02]));
         let by = step_up(&p, true);
         let q = 1.0 + 0.5 + 1.0 / 3.0 + 0.25;
-        assert!(close(&by, &[0.02 * q, 0.04 * q, 0.04 * q, 0.02 * q]), "{by:?}");
+        assert!(
+            close(&by, &[0.02 * q, 0.04 * q, 0.04 * q, 0.02 * q]),
+            "{by:?}"
+        );
     }
 
     #[test]

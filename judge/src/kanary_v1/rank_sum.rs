@@ -58,7 +58,7 @@ impl TestResult {
 /// R's normal-approximation p-value of a centred statistic `z` with standard deviation
 /// `sigma`, with the continuity correction (`sign(z)·0.5` two-sided, ±0.5 one-sided).
 pub(crate) fn normal_p(z: f64, sigma: f64, alternative: Alternative) -> f64 {
-    if !(sigma > 0.0) {
+    if sigma.is_nan() || sigma <= 0.0 {
         return 1.0;
     }
     let correction = match alternative {
@@ -199,9 +199,8 @@ pub fn rank_sum_test(x: &[f64], y: &[f64], alternative: Alternative, conf: f64) 
         }
     } else {
         let z = w - nf * mf / 2.0;
-        let sigma = ((nf * mf / 12.0)
-            * ((nf + mf + 1.0) - ties / ((nf + mf) * (nf + mf - 1.0))))
-        .sqrt();
+        let sigma =
+            ((nf * mf / 12.0) * ((nf + mf + 1.0) - ties / ((nf + mf) * (nf + mf - 1.0)))).sqrt();
         normal_p(z, sigma, alternative)
     };
     let total = (n as u64) * (m as u64);

@@ -205,11 +205,18 @@ mod tests {
             let mut y: Vec<f64> = (0..m).map(|_| lcg(&mut seed).round()).collect();
             x.sort_by(f64::total_cmp);
             y.sort_by(f64::total_cmp);
-            let mut all: Vec<f64> = x.iter().flat_map(|a| y.iter().map(move |b| a - b)).collect();
+            let mut all: Vec<f64> = x
+                .iter()
+                .flat_map(|a| y.iter().map(move |b| a - b))
+                .collect();
             all.sort_by(f64::total_cmp);
             for k in [1, all.len() / 3 + 1, all.len() / 2, all.len()] {
                 let k = k.max(1);
-                assert_eq!(kth_difference(&x, &y, k as u64), Some(all[k - 1]), "{n}x{m} k={k}");
+                assert_eq!(
+                    kth_difference(&x, &y, k as u64),
+                    Some(all[k - 1]),
+                    "{n}x{m} k={k}"
+                );
             }
             let mut walsh = Vec::new();
             for i in 0..n {
@@ -219,7 +226,11 @@ mod tests {
             }
             walsh.sort_by(f64::total_cmp);
             for k in [1, walsh.len() / 2 + 1, walsh.len()] {
-                assert_eq!(kth_walsh(&x, k as u64), Some(walsh[k - 1]), "walsh n={n} k={k}");
+                assert_eq!(
+                    kth_walsh(&x, k as u64),
+                    Some(walsh[k - 1]),
+                    "walsh n={n} k={k}"
+                );
             }
         }
         assert_eq!(kth_difference(&[1.0], &[2.0], 2), None);

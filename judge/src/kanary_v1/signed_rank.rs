@@ -72,14 +72,23 @@ pub fn signed_rank_test(d: &[f64], alternative: Alternative, conf: f64) -> TestR
         return TestResult::degenerate(0.0);
     }
     let (ranks, ties) = doubled_ranks(&x);
-    let v2: u64 = x.iter().zip(&ranks).filter(|(v, _)| **v > 0.0).map(|(_, r)| r).sum();
+    let v2: u64 = x
+        .iter()
+        .zip(&ranks)
+        .filter(|(v, _)| **v > 0.0)
+        .map(|(_, r)| r)
+        .sum();
     let nf = n as f64;
     let statistic = v2 as f64 / 2.0;
     let (p_value, exact) = if n < EXACT_BELOW {
         let counts = sign_flip_counts(&ranks);
         let all = 2f64.powi(n as i32);
         let at_least: f64 = counts[v2 as usize..].iter().map(|c| *c as f64).sum::<f64>() / all;
-        let at_most: f64 = counts[..=v2 as usize].iter().map(|c| *c as f64).sum::<f64>() / all;
+        let at_most: f64 = counts[..=v2 as usize]
+            .iter()
+            .map(|c| *c as f64)
+            .sum::<f64>()
+            / all;
         let p = match alternative {
             Alternative::Greater => at_least,
             Alternative::Less => at_most,
@@ -129,7 +138,7 @@ pub fn signed_rank_test(d: &[f64], alternative: Alternative, conf: f64) -> TestR
 /// under the normal approximation with continuity correction.
 pub(crate) fn normal_index(mu: f64, sigma: f64, conf: f64, total: u64) -> u64 {
     let q = (mu - 0.5 + qnorm(1.0 - conf) * sigma).ceil();
-    if !(q >= 1.0) {
+    if q.is_nan() || q < 1.0 {
         1
     } else {
         (q as u64).min(total)
@@ -144,11 +153,19 @@ mod tests {
     fn brute(d: &[f64]) -> f64 {
         let x: Vec<f64> = d.iter().copied().filter(|v| *v != 0.0).collect();
         let (ranks, _) = doubled_ranks(&x);
-        let obs: u64 = x.iter().zip(&ranks).filter(|(v, _)| **v > 0.0).map(|(_, r)| r).sum();
+        let obs: u64 = x
+            .iter()
+            .zip(&ranks)
+            .filter(|(v, _)| **v > 0.0)
+            .map(|(_, r)| r)
+            .sum();
         let n = x.len();
         let mut ge = 0u64;
         for mask in 0u64..(1 << n) {
-            let s: u64 = (0..n).filter(|i| mask >> i & 1 == 1).map(|i| ranks[i]).sum();
+            let s: u64 = (0..n)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| ranks[i])
+                .sum();
             if s >= obs {
                 ge += 1;
             }
@@ -161,7 +178,9 @@ mod tests {
         for d in [
             vec![1.0, 2.0, 2.0, -1.0, 3.0, 3.0, 3.0, 0.0, -2.0],
             vec![99.0; 7],
-            vec![1.0, -1.0, 1.0, 1.0, 2.0, -2.0, 5.0, 5.0, 5.0, 5.0, 0.5, -0.5],
+            vec![
+                1.0, -1.0, 1.0, 1.0, 2.0, -2.0, 5.0, 5.0, 5.0, 5.0, 0.5, -0.5,
+            ],
         ] {
             let r = signed_rank_test(&d, Alternative::Greater, 0.975);
             assert!((r.p_value - brute(&d)).abs() < 1e-15, "{d:?}: {r:?}");
