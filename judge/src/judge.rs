@@ -4,6 +4,7 @@
 
 use crate::JudgeError;
 use crate::classifier::{MannWhitneyClassifier, MetricClassificationResult};
+use crate::kanary_v1::{KANARY_V1_JUDGE, judge_kanary_v1};
 use crate::model::{
     CanaryAnalysisResult, CanaryConfig, CanaryMetricConfig, MetricClassification, MetricMetadata,
     MetricSetPair, ResultMetadata,
@@ -24,18 +25,24 @@ pub enum JudgeKind {
     NetflixAca,
     /// `dredd-v1.0`: random labels, seeded by the input so that reruns agree.
     Dredd,
+    /// `kanary-v1`: kanary's judge with stated error rates (opt-in).
+    KanaryV1,
 }
 
 impl JudgeKind {
     /// Every judge with its `/judges` visibility, default first.
-    pub const ALL: [(JudgeKind, bool); 2] =
-        [(JudgeKind::NetflixAca, true), (JudgeKind::Dredd, false)];
+    pub const ALL: [(JudgeKind, bool); 3] = [
+        (JudgeKind::NetflixAca, true),
+        (JudgeKind::Dredd, false),
+        (JudgeKind::KanaryV1, true),
+    ];
 
     /// The judge's name.
     pub fn name(self) -> &'static str {
         match self {
             JudgeKind::NetflixAca => NETFLIX_ACA_JUDGE,
             JudgeKind::Dredd => DREDD_JUDGE,
+            JudgeKind::KanaryV1 => KANARY_V1_JUDGE,
         }
     }
 
@@ -68,23 +75,27 @@ pub fn judge_pairs(
             .filter(|n| !n.is_empty())
             .or(config.judge_name()),
     )?;
-    // Only Kayenta's Mann-Whitney judge reads tolerance and confLevel.
-    let judge_settings = match kind {
-        JudgeKind::NetflixAca => JudgeSettings::from_config(config)?,
-        JudgeKind::Dredd => JudgeSettings::default(),
+    // Only Kayenta's Mann-Whitney judge reads tolerance and confLevel; kanary-v1 judges the
+    // pairs together (the family of metrics shares alpha).
+    let per_pair = |judge_settings: Option<JudgeSettings>| {
+        pairs
+            .iter()
+            .map(|pair| {
+                let metric = config
+                    .metric(&pair.name)
+                    .ok_or_else(|| JudgeError::UnknownMetric(pair.name.clone()))?;
+                match judge_settings {
+                    Some(js) => netflix_metric(metric, pair, js),
+                    None => dredd_metric(metric, pair),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
     };
-    let results = pairs
-        .iter()
-        .map(|pair| {
-            let metric = config
-                .metric(&pair.name)
-                .ok_or_else(|| JudgeError::UnknownMetric(pair.name.clone()))?;
-            match kind {
-                JudgeKind::NetflixAca => netflix_metric(metric, pair, judge_settings),
-                JudgeKind::Dredd => dredd_metric(metric, pair),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let results = match kind {
+        JudgeKind::NetflixAca => per_pair(Some(JudgeSettings::from_config(config)?))?,
+        JudgeKind::Dredd => per_pair(None)?,
+        JudgeKind::KanaryV1 => judge_kanary_v1(config, pairs)?,
+    };
     Ok((kind, results))
 }
 

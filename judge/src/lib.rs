@@ -36,6 +36,7 @@ mod classifier;
 mod error;
 pub mod float;
 mod judge;
+pub mod kanary_v1;
 pub mod mann_whitney;
 mod model;
 mod normal;
@@ -50,6 +51,7 @@ pub use error::{JudgeError, MannWhitneyError};
 pub use judge::{
     DREDD_JUDGE, JudgeKind, NETFLIX_ACA_JUDGE, dredd_metric, judge_pairs, netflix_metric,
 };
+pub use kanary_v1::{KANARY_V1_JUDGE, judge_kanary_v1};
 pub use mann_whitney::{MannWhitneyInterval, WilcoxonDiff, mann_whitney_interval, qnorm};
 pub use model::*;
 pub use settings::{

@@ -27,7 +27,9 @@ pub use kanary_judge::JudgeError;
 pub use result::{CanaryJudgeResult, GroupScore, SummaryClassification, SummaryScore};
 pub use weighted_sum::{ScoreBreakdown, round_half_up_2, weighted_sum_score};
 
-use kanary_judge::{CanaryAnalysisResult, CanaryConfig, MetricSetPair, ScoreThresholds};
+use kanary_judge::{
+    CanaryAnalysisResult, CanaryConfig, MetricClassification, MetricSetPair, ScoreThresholds,
+};
 use std::collections::BTreeMap;
 
 /// Judges every pair and scores the results: Kayenta's judge stage, end to end.
@@ -51,6 +53,11 @@ pub fn judge(
 
 /// `ScoringHelper.score`: leaves muted results out of the score (but keeps them in the
 /// output), computes the weighted sum, classifies it against the thresholds.
+///
+/// kanary-v1's `Inconclusive` (issue 8): while any non-muted metric is Inconclusive, the
+/// score is capped at the midpoint of the marginal and pass thresholds ([`inconclusive_cap`])
+/// and the reason names the undecided metrics, so that no client reads "not enough data"
+/// as a pass. A critical failure or the Nodata rule (score 0) keeps its own reason.
 pub fn score(
     judge_name: &str,
     results: Vec<CanaryAnalysisResult>,
@@ -58,8 +65,33 @@ pub fn score(
     thresholds: ScoreThresholds,
 ) -> CanaryJudgeResult {
     let not_muted: Vec<&CanaryAnalysisResult> = results.iter().filter(|r| !r.muted).collect();
-    let breakdown = weighted_sum_score(&not_muted, group_weights);
-    let classification = SummaryClassification::from_score(breakdown.summary_score, thresholds);
+    let mut breakdown = weighted_sum_score(&not_muted, group_weights);
+    let mut classification = SummaryClassification::from_score(breakdown.summary_score, thresholds);
+    let undecided: Vec<&str> = not_muted
+        .iter()
+        .filter(|r| r.classification == MetricClassification::Inconclusive)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !undecided.is_empty() && breakdown.reason.is_none() {
+        let cap = inconclusive_cap(thresholds);
+        breakdown.summary_score = breakdown.summary_score.min(cap);
+        classification = SummaryClassification::from_score(breakdown.summary_score, thresholds);
+        // Thresholds with pass == marginal leave no room below pass: still not a Pass.
+        if classification == SummaryClassification::Pass {
+            classification = SummaryClassification::Marginal;
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for n in undecided {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        breakdown.reason = Some(format!(
+            "Inconclusive: not enough data to decide {}; the score is capped at {}",
+            names.join(", "),
+            cap
+        ));
+    }
     CanaryJudgeResult {
         judge_name: judge_name.to_string(),
         group_scores: breakdown
@@ -79,4 +111,10 @@ pub fn score(
         },
         results,
     }
+}
+
+/// The highest score while a metric is Inconclusive: the midpoint of the marginal and pass
+/// thresholds, rounded half up to 2 decimals (85 with Kayenta's 75 / 95).
+pub fn inconclusive_cap(thresholds: ScoreThresholds) -> f64 {
+    round_half_up_2(0.5 * thresholds.marginal + 0.5 * thresholds.pass)
 }

@@ -34,8 +34,8 @@ pub struct ScoreBreakdown {
 /// (`(pass / total) * 100`, `score * (weight / 100)`), since the last bits decide the
 /// half-up rounding of the summary.
 ///
-/// Per group, Pass / (Pass + High + Low + NodataFailMetric) × 100, Nodata and Error not
-/// counted. Groups without a weight share `100 − Σ weights` equally (weights of groups
+/// Per group, Pass / (Pass + High + Low + NodataFailMetric) × 100, Nodata, Error and
+/// Inconclusive not counted. Groups without a weight share `100 − Σ weights` equally (weights of groups
 /// absent from the results count in the sum; nothing is normalised). A group with nothing
 /// counted scores 100 in the summary. Then: any critical non-Pass result forces 0 with
 /// `Canary Failed: <its reason>`; otherwise ≥ 50 % Nodata forces 0 with
@@ -60,7 +60,8 @@ pub fn weighted_sum_score(
                     t.1 += 1;
                 }
                 High | Low | NodataFailMetric => t.1 += 1,
-                Nodata | Error => {}
+                // kanary-v1's Inconclusive is not scored, like Nodata (the cap is in `score`).
+                Nodata | Error | Inconclusive => {}
             }
         }
     }

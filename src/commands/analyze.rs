@@ -516,7 +516,7 @@ fn span(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
 
 /// `3 Pass, 1 High, 0 Low, 0 Nodata` over the scored (not muted) metrics.
 fn counts(result: &kanary_scoring::CanaryJudgeResult) -> String {
-    let (mut pass, mut high, mut low, mut nodata, mut error) = (0, 0, 0, 0, 0);
+    let (mut pass, mut high, mut low, mut nodata, mut error, mut undecided) = (0, 0, 0, 0, 0, 0);
     for r in result.results.iter().filter(|r| !r.muted) {
         match r.classification {
             MetricClassification::Pass => pass += 1,
@@ -524,9 +524,13 @@ fn counts(result: &kanary_scoring::CanaryJudgeResult) -> String {
             MetricClassification::Low => low += 1,
             MetricClassification::Nodata | MetricClassification::NodataFailMetric => nodata += 1,
             MetricClassification::Error => error += 1,
+            MetricClassification::Inconclusive => undecided += 1,
         }
     }
     let mut text = format!("{pass} Pass, {high} High, {low} Low, {nodata} Nodata");
+    if undecided > 0 {
+        text.push_str(&format!(", {undecided} Inconclusive"));
+    }
     if error > 0 {
         text.push_str(&format!(", {error} Error"));
     }

@@ -115,7 +115,7 @@ fn classification_cell(r: &CanaryAnalysisResult) -> Cell {
         match r.classification {
             Pass => Style::Green,
             High | Low | NodataFailMetric => Style::Red,
-            Nodata => Style::Yellow,
+            Nodata | Inconclusive => Style::Yellow,
             Error => Style::Magenta,
         }
     };

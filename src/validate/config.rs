@@ -4,8 +4,10 @@
 
 use super::{Checker, describe, settings, template, weights};
 use crate::json_path::{dotted, index, key};
+use kanary_judge::kanary_v1::V1JudgeSettings;
 use kanary_judge::{
     CanaryConfig, CanaryJudgeConfig, CanaryMetricConfig, DREDD_JUDGE, JudgeKind, JudgeSettings,
+    KANARY_V1_JUDGE,
 };
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -85,9 +87,17 @@ pub(super) fn check_root(c: &mut Checker, root: &Value) {
     }
     check_name(c, obj);
     check_applications(c, obj);
+    c.kanary_v1 = obj
+        .get("judge")
+        .and_then(|j| j.get("name"))
+        .and_then(Value::as_str)
+        == Some(KANARY_V1_JUDGE);
     check_judge(c, obj);
     let templates = check_templates(c, obj);
     let groups = check_metrics(c, obj, templates);
+    if c.kanary_v1 {
+        settings::check_denominators(c, obj);
+    }
     weights::check_classifier(c, obj, &groups);
 
     // The typed parse is what `kanary judge` and the service read; anything the walk above
@@ -179,9 +189,22 @@ fn check_judge(c: &mut Checker, obj: &Map<String, Value>) {
         }
     }
     let path = "$.judge.judgeConfigurations";
+    let v1 = c.kanary_v1;
     if let Some(settings) = c.object(judge, "$.judge", "judgeConfigurations") {
         for (k, v) in settings {
             match k.as_str() {
+                "alpha" | "errorControl" if v1 => {}
+                "tolerance" | "confLevel" if v1 => c.warning(
+                    &key(path, k),
+                    format!(
+                        "kanary-v1 does not read {k} (it decides on p-values at alpha, with \
+                         intervals at 1 − alpha/m); set alpha instead"
+                    ),
+                ),
+                "alpha" | "errorControl" => c.warning(
+                    &key(path, k),
+                    format!("only kanary-v1 reads {k}; this config's judge ignores it"),
+                ),
                 "tolerance" | "confLevel" if v.is_number() => c.note(
                     &key(path, k),
                     "Kayenta ignores judgeConfigurations (its judge always uses tolerance 0.25 \
@@ -193,7 +216,8 @@ fn check_judge(c: &mut Checker, obj: &Map<String, Value>) {
                     &key(path, k),
                     format!(
                         "unknown judge setting '{k}': neither Kayenta nor kanary reads it \
-                         (kanary reads tolerance and confLevel)"
+                         (kanary reads tolerance and confLevel; kanary-v1 alpha and \
+                         errorControl)"
                     ),
                 ),
             }
@@ -205,9 +229,12 @@ fn check_judge(c: &mut Checker, obj: &Map<String, Value>) {
             judge: Some(typed),
             ..CanaryConfig::default()
         };
-        if let Err(kanary_judge::JudgeError::InvalidJudgeSetting { field, problem }) =
-            JudgeSettings::from_config(&config)
-        {
+        let checked = if v1 {
+            V1JudgeSettings::from_config(&config).map(|_| ())
+        } else {
+            JudgeSettings::from_config(&config).map(|_| ())
+        };
+        if let Err(kanary_judge::JudgeError::InvalidJudgeSetting { field, problem }) = checked {
             c.error(&dotted("$", &field), problem);
         }
     }

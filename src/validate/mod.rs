@@ -62,6 +62,8 @@ pub(crate) use kanary_judge::describe_json as describe;
 #[derive(Debug, Default)]
 pub(crate) struct Checker {
     pub(crate) problems: Vec<Problem>,
+    /// The config selects `kanary-v1`, whose settings differ from Kayenta's judge's.
+    pub(crate) kanary_v1: bool,
 }
 
 impl Checker {

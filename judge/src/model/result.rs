@@ -23,6 +23,9 @@ pub enum MetricClassification {
     NodataFailMetric,
     /// The classifier failed on this data.
     Error,
+    /// kanary-v1 only: neither harm nor "no harm" could be shown with the data at hand
+    /// (not scored in the group totals; caps the summary at marginal).
+    Inconclusive,
 }
 
 impl MetricClassification {
@@ -35,6 +38,7 @@ impl MetricClassification {
             MetricClassification::Nodata => "Nodata",
             MetricClassification::NodataFailMetric => "NodataFailMetric",
             MetricClassification::Error => "Error",
+            MetricClassification::Inconclusive => "Inconclusive",
         }
     }
 }
@@ -98,13 +102,30 @@ pub struct ResultMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub upper_confidence: Option<f64>,
-    /// Estimated shift canary − baseline.
+    /// Estimated shift canary − baseline (kanary-v1: the change as a ratio).
     #[serde(
         default,
         with = "float::opt_double",
         skip_serializing_if = "Option::is_none"
     )]
     pub estimate: Option<f64>,
+    /// kanary-v1: the metric's p-value (before the adjustment across metrics).
+    #[serde(
+        default,
+        with = "float::opt_double",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub p_value: Option<f64>,
+    /// kanary-v1: the p-value adjusted across the family of metrics, compared with alpha.
+    #[serde(
+        default,
+        with = "float::opt_double",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub adjusted_p_value: Option<f64>,
+    /// kanary-v1: the test that produced the p-value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
     /// Anything else a judge adds, kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
