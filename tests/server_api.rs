@@ -736,14 +736,15 @@ async fn canary_result_archive_crud() {
 // /judges, /judge
 
 #[tokio::test]
-async fn judges_lists_kayentas_judges() {
+async fn judges_lists_kayentas_judges_and_kanarys_own() {
     let (status, body) = get(&router(), "/judges").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
         json!([
             {"name": "NetflixACAJudge-v1.0", "visible": true},
-            {"name": "dredd-v1.0", "visible": false}
+            {"name": "dredd-v1.0", "visible": false},
+            {"name": "kanary-v1", "visible": true}
         ])
     );
 }
