@@ -119,7 +119,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        if path.is_empty() || path == "." {
+        // serde_path_to_error writes `?` for a position it cannot name (a syntax error).
+        if path.is_empty() || path == "." || path == "?" {
             ApiError::bad_request(format!("invalid JSON body: {}", e.inner()))
         } else {
             ApiError::bad_request(format!("invalid JSON body at {path}: {}", e.inner()))
@@ -176,5 +177,33 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_the_field_or_the_position() {
+        let e = parse_json::<kanary_judge::CanaryConfig>(b"{bad").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            e.message,
+            "invalid JSON body: key must be a string at line 1 column 2"
+        );
+        let e =
+            parse_json::<kanary_judge::CanaryConfig>(br#"{"metrics": [{"name": 5}]}"#).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("invalid JSON body at metrics[0].name: "),
+            "{}",
+            e.message
+        );
+        let e = parse_json::<kanary_judge::CanaryConfig>(b"  ").unwrap_err();
+        assert_eq!(
+            e.message,
+            "the request body is empty; a JSON body is required"
+        );
     }
 }
