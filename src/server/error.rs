@@ -181,6 +181,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
