@@ -954,7 +954,20 @@ mod tests {
                         detail: "connection refused".into(),
                     })
                 } else {
-                    Ok(Vec::new())
+                    // 60 points a minute apart; a scope named `bad…` is 10× the others.
+                    let factor = if scope.scope.starts_with("bad") { 10.0 } else { 1.0 };
+                    let start = scope.start.timestamp_millis();
+                    Ok(vec![MetricSet {
+                        name: "latency".into(),
+                        tags: Default::default(),
+                        start_time_millis: start,
+                        start_time_iso: None,
+                        end_time_millis: start + 60 * 60_000,
+                        end_time_iso: None,
+                        step_millis: 60_000,
+                        values: (0..60).map(|i| factor * (10.0 + f64::from(i % 7))).collect(),
+                        attributes: Default::default(),
+                    }])
                 }
             })
         }
@@ -1209,6 +1222,112 @@ mod tests {
             Some(&1)
         );
         assert_eq!(series.fetch_errors.len(), 1);
+    }
+
+    /// Sends a JSON body.
+    async fn post(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn canaries_run_by_the_executor_are_counted() {
+        let mut accounts = Accounts::default();
+        accounts.metrics = vec![fake_account("fake")];
+        let state = AppState::new(Arc::new(MemoryStore::new()), accounts);
+        let app = crate::server::app(state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let options = crate::executor::WorkerOptions {
+            lease: Duration::from_secs(5),
+            poll: Duration::from_millis(50),
+            concurrency: 2,
+        };
+        let worker = tokio::spawn(crate::executor::run_with(state.clone(), options, async {
+            let _ = stopped.await;
+        }));
+
+        let config = json!({
+            "name": "small",
+            "metrics": [{
+                "name": "latency",
+                "query": {"type": "prometheus", "metricName": "latency"},
+                "groups": ["latency"],
+                "analysisConfigurations": {"canary": {"direction": "increase"}},
+                "scopeName": "default"
+            }],
+            "classifier": {"groupWeights": {"latency": 100}}
+        });
+        let request = |canary: &str| {
+            let scope = |s: &str| {
+                json!({"scope": s, "location": "", "step": 60,
+                       "start": "2026-01-01T10:00:00Z", "end": "2026-01-01T10:59:00Z"})
+            };
+            json!({
+                "canaryConfig": config,
+                "executionRequest": {
+                    "scopes": {"default": {"controlScope": scope("baseline"), "experimentScope": scope(canary)}},
+                    "thresholds": {"pass": 95, "marginal": 75}
+                }
+            })
+        };
+        let mut ids = Vec::new();
+        for canary in ["good", "bad", "down"] {
+            let (status, started) = post(&app, "/canary", request(canary)).await;
+            assert_eq!(status, StatusCode::OK, "{started}");
+            ids.push(started["canaryExecutionId"].as_str().unwrap().to_string());
+        }
+        let mut statuses = Vec::new();
+        for id in &ids {
+            let mut done = None;
+            // Bounded: 600 × 20 ms.
+            for _ in 0..600 {
+                let (_, body) = send(&app, Method::GET, &format!("/canary/{id}")).await;
+                let body: Value = serde_json::from_str(&body).unwrap();
+                if body["complete"] == json!(true) {
+                    done = Some(body);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let done = done.unwrap_or_else(|| panic!("{id} did not complete"));
+            statuses.push(done["status"].as_str().unwrap().to_string());
+        }
+        assert_eq!(statuses, ["succeeded", "succeeded", "terminal"]);
+        let _ = stop.send(());
+        worker.await.unwrap();
+
+        let (status, text) = send(&app, Method::GET, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        let judge = "NetflixACAJudge-v1.0";
+        let expect = [
+            (r#"kanary_executions_completed_total{kind="canary",status="succeeded"}"#.to_string(), "2"),
+            (r#"kanary_executions_completed_total{kind="canary",status="terminal"}"#.to_string(), "1"),
+            (r#"kanary_executions_completed_total{kind="standalone",status="succeeded"}"#.to_string(), "0"),
+            // good: 100, bad: 0.
+            (format!(r#"kanary_canary_score_count{{kind="canary",judge="{judge}"}}"#), "2"),
+            (format!(r#"kanary_canary_score_sum{{kind="canary",judge="{judge}"}}"#), "100"),
+            (format!(r#"kanary_canary_score_bucket{{kind="canary",judge="{judge}",le="0"}}"#), "1"),
+            (format!(r#"kanary_metric_classifications_total{{kind="canary",judge="{judge}",classification="Pass"}}"#), "1"),
+            (format!(r#"kanary_metric_classifications_total{{kind="canary",judge="{judge}",classification="High"}}"#), "1"),
+            // Two scopes per canary, three canaries.
+            (r#"kanary_metrics_fetch_duration_seconds_count{account="fake"}"#.to_string(), "6"),
+            (r#"kanary_metrics_fetch_errors_total{account="fake",reason="unreachable"}"#.to_string(), "1"),
+            (r#"kanary_metrics_fetch_errors_total{account="fake",reason="status"}"#.to_string(), "0"),
+            (r#"kanary_http_requests_total{method="POST",route="/canary",status="200"}"#.to_string(), "3"),
+        ];
+        for (series, value) in &expect {
+            assert_eq!(line_value(&text, series), Some(*value), "{series}\n{text}");
+        }
     }
 
     #[test]
