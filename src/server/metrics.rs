@@ -955,7 +955,11 @@ mod tests {
                     })
                 } else {
                     // 60 points a minute apart; a scope named `bad…` is 10× the others.
-                    let factor = if scope.scope.starts_with("bad") { 10.0 } else { 1.0 };
+                    let factor = if scope.scope.starts_with("bad") {
+                        10.0
+                    } else {
+                        1.0
+                    };
                     let start = scope.start.timestamp_millis();
                     Ok(vec![MetricSet {
                         name: "latency".into(),
@@ -965,7 +969,9 @@ mod tests {
                         end_time_millis: start + 60 * 60_000,
                         end_time_iso: None,
                         step_millis: 60_000,
-                        values: (0..60).map(|i| factor * (10.0 + f64::from(i % 7))).collect(),
+                        values: (0..60)
+                            .map(|i| factor * (10.0 + f64::from(i % 7)))
+                            .collect(),
                         attributes: Default::default(),
                     }])
                 }
@@ -1310,20 +1316,64 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let judge = "NetflixACAJudge-v1.0";
         let expect = [
-            (r#"kanary_executions_completed_total{kind="canary",status="succeeded"}"#.to_string(), "2"),
-            (r#"kanary_executions_completed_total{kind="canary",status="terminal"}"#.to_string(), "1"),
-            (r#"kanary_executions_completed_total{kind="standalone",status="succeeded"}"#.to_string(), "0"),
+            (
+                r#"kanary_executions_completed_total{kind="canary",status="succeeded"}"#
+                    .to_string(),
+                "2",
+            ),
+            (
+                r#"kanary_executions_completed_total{kind="canary",status="terminal"}"#.to_string(),
+                "1",
+            ),
+            (
+                r#"kanary_executions_completed_total{kind="standalone",status="succeeded"}"#
+                    .to_string(),
+                "0",
+            ),
             // good: 100, bad: 0.
-            (format!(r#"kanary_canary_score_count{{kind="canary",judge="{judge}"}}"#), "2"),
-            (format!(r#"kanary_canary_score_sum{{kind="canary",judge="{judge}"}}"#), "100"),
-            (format!(r#"kanary_canary_score_bucket{{kind="canary",judge="{judge}",le="0"}}"#), "1"),
-            (format!(r#"kanary_metric_classifications_total{{kind="canary",judge="{judge}",classification="Pass"}}"#), "1"),
-            (format!(r#"kanary_metric_classifications_total{{kind="canary",judge="{judge}",classification="High"}}"#), "1"),
+            (
+                format!(r#"kanary_canary_score_count{{kind="canary",judge="{judge}"}}"#),
+                "2",
+            ),
+            (
+                format!(r#"kanary_canary_score_sum{{kind="canary",judge="{judge}"}}"#),
+                "100",
+            ),
+            (
+                format!(r#"kanary_canary_score_bucket{{kind="canary",judge="{judge}",le="0"}}"#),
+                "1",
+            ),
+            (
+                format!(
+                    r#"kanary_metric_classifications_total{{kind="canary",judge="{judge}",classification="Pass"}}"#
+                ),
+                "1",
+            ),
+            (
+                format!(
+                    r#"kanary_metric_classifications_total{{kind="canary",judge="{judge}",classification="High"}}"#
+                ),
+                "1",
+            ),
             // Two scopes per canary, three canaries.
-            (r#"kanary_metrics_fetch_duration_seconds_count{account="fake"}"#.to_string(), "6"),
-            (r#"kanary_metrics_fetch_errors_total{account="fake",reason="unreachable"}"#.to_string(), "1"),
-            (r#"kanary_metrics_fetch_errors_total{account="fake",reason="status"}"#.to_string(), "0"),
-            (r#"kanary_http_requests_total{method="POST",route="/canary",status="200"}"#.to_string(), "3"),
+            (
+                r#"kanary_metrics_fetch_duration_seconds_count{account="fake"}"#.to_string(),
+                "6",
+            ),
+            (
+                r#"kanary_metrics_fetch_errors_total{account="fake",reason="unreachable"}"#
+                    .to_string(),
+                "1",
+            ),
+            (
+                r#"kanary_metrics_fetch_errors_total{account="fake",reason="status"}"#.to_string(),
+                "0",
+            ),
+            (
+                r#"kanary_http_requests_total{method="POST",route="/canary",status="200"}"#
+                    .to_string(),
+                "3",
+            ),
         ];
         for (series, value) in &expect {
             assert_eq!(line_value(&text, series), Some(*value), "{series}\n{text}");
