@@ -981,8 +981,10 @@ mod tests {
 
     #[test]
     fn executor_series_render_with_their_values() {
-        let mut accounts = Accounts::default();
-        accounts.metrics = vec![fake_account("prod"), fake_account("idle")];
+        let accounts = Accounts {
+            metrics: vec![fake_account("prod"), fake_account("idle")],
+            ..Accounts::default()
+        };
         let state = AppState::new(Arc::new(MemoryStore::new()), accounts);
         let m = &state.metrics;
         m.execution_completed(ExecutionKind::Canary, ExecutionStatus::Succeeded);
@@ -1248,8 +1250,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn canaries_run_by_the_executor_are_counted() {
-        let mut accounts = Accounts::default();
-        accounts.metrics = vec![fake_account("fake")];
+        let accounts = Accounts {
+            metrics: vec![fake_account("fake")],
+            ..Accounts::default()
+        };
         let state = AppState::new(Arc::new(MemoryStore::new()), accounts);
         let app = crate::server::app(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
