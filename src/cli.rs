@@ -268,6 +268,31 @@ pub struct ServeArgs {
         default_value_t = 25
     )]
     pub shutdown_grace: u64,
+    /// The lease on a running execution (renewed every third of it): how long after a
+    /// replica dies another replica, or its own restart, resumes its executions.
+    #[arg(
+        long,
+        env = "KANARY_LEASE",
+        value_name = "DURATION",
+        default_value = "15s",
+        value_parser = parse_lease,
+        hide = true
+    )]
+    pub lease: std::time::Duration,
+}
+
+/// Reads `--lease`: `15s`, `1m`, ... (as `analyze` reads durations), at least a second
+/// (a shorter lease is lost to any pause of the store and runs executions twice) and at
+/// most an hour (a dead replica's work would wait that long).
+pub fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
+    let secs =
+        crate::commands::analyze::parse_duration("--lease", text).map_err(|e| e.to_string())?;
+    if !(1..=3600).contains(&secs) {
+        return Err(format!(
+            "--lease: '{text}' is out of range: use 1s to 1h (the default is 15s)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(secs.unsigned_abs()))
 }
 
 /// How log lines are written.
@@ -539,6 +564,7 @@ mod tests {
         assert_eq!(args.max_body, crate::server::DEFAULT_MAX_BODY_BYTES);
         assert!(!args.allow_anonymous);
         assert_eq!(args.log_format, LogFormat::Text);
+        assert_eq!(args.lease, std::time::Duration::from_secs(15));
         let serve = Cli::command();
         let serve = serve.find_subcommand("serve").expect("serve");
         for arg in serve.get_arguments() {
@@ -551,6 +577,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn lease_is_a_duration_from_one_second_to_an_hour() {
+        assert_eq!(parse_lease("1s"), Ok(std::time::Duration::from_secs(1)));
+        assert_eq!(parse_lease("1m30s"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_lease("1h"), Ok(std::time::Duration::from_secs(3600)));
+        for bad in ["0s", "", "15", "2h", "1.5s", "-1s"] {
+            let err = parse_lease(bad).expect_err(bad);
+            assert!(err.starts_with("--lease: "), "{bad}: {err}");
+        }
+        let cli = Cli::try_parse_from(["kanary", "serve", "--lease", "2s"]).expect("parse");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.lease, std::time::Duration::from_secs(2));
     }
 
     #[test]

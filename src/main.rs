@@ -15,7 +15,10 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let color = cli.color.enabled(stdout.is_terminal(), no_color);
     let mut stdout = BufWriter::new(stdout.lock());
-    let mut stderr = std::io::stderr().lock();
+    // Not locked for the whole run: `kanary serve` logs to stderr from the runtime's
+    // worker threads, and a lock held by the main thread would block each of them at its
+    // first log line (the server then hangs). `Stderr` locks per write.
+    let mut stderr = std::io::stderr();
     let result = {
         let mut output = Output {
             stdout: &mut stdout,

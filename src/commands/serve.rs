@@ -100,6 +100,7 @@ async fn serve(
             instance_id: format!("{}@{}", uuid::Uuid::new_v4(), hostname()),
         }),
         wake: Arc::new(Notify::new()),
+        metrics: Arc::new(crate::server::Metrics::new()),
     };
 
     writeln!(out.stdout, "listening on http://{local}")?;
@@ -118,7 +119,11 @@ async fn serve(
         result
     };
     let executor = async {
-        crate::executor::run(state.clone(), shutdown(stopped.clone())).await;
+        let options = crate::executor::WorkerOptions {
+            lease: args.lease,
+            ..crate::executor::WorkerOptions::default()
+        };
+        crate::executor::run_with(state.clone(), options, shutdown(stopped.clone())).await;
         stop.send_replace(true);
     };
     let work = async { tokio::join!(server, executor).0 };

@@ -15,7 +15,7 @@ use super::model::{
 use super::{Outcome, Progress, now_ms, to_value};
 use crate::analysis::{AnalysisThresholds, duration_to_string};
 use crate::server::AppState;
-use crate::store::{Execution, ExecutionStatus, ObjectType, PutMode, StoredObject};
+use crate::store::{Execution, ExecutionKind, ExecutionStatus, ObjectType, PutMode, StoredObject};
 
 /// Orca's `error` text for a task that threw.
 const TASK_FAILURE: &str = "Unexpected Task Failure";
@@ -84,7 +84,8 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
     progress.publish(to_value(&st));
 
     // fetchControl<i> / fetchExperiment<i>, then the mixer.
-    let fetched = fetch_pairs(&*account.source, &config, &scopes, FetchOptions::default()).await;
+    let source = state.metrics.instrument(&*account.source, &account.name);
+    let fetched = fetch_pairs(&source, &config, &scopes, FetchOptions::default()).await;
     let pairs = match fetched {
         Ok(p) => p,
         Err(e) => {
@@ -157,6 +158,7 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
             );
         }
     };
+    state.metrics.judged(ExecutionKind::Canary, &result);
     let mut canary_result = json!({ "judgeResult": result });
     if let Some(d) = canary_duration(&scopes) {
         canary_result["canaryDuration"] = json!(d);

@@ -179,6 +179,7 @@ pub(crate) type Outcome = (ExecutionStatus, Value);
 async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) {
     let owner = state.settings.instance_id.clone();
     let id = execution.id.clone();
+    let execution_kind = execution.kind;
 
     let outcome = if execution.cancel_requested {
         Some(canceled(&execution, execution.state.clone()))
@@ -237,6 +238,7 @@ async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) 
     {
         Ok(()) => {
             tracing::info!(execution = %id, status = status.as_upper(), "completed");
+            state.metrics.execution_completed(execution_kind, status);
             // Let the claim loop look again: a slot is free.
             state.wake.notify_one();
         }

@@ -18,8 +18,8 @@ use crate::analysis::{
     self, Analysis, AnalysisError, AnalysisSpec, DEFAULT_PROGRESS_EVERY, Observer, Plan,
     Progress as Event, SystemClock,
 };
-use crate::server::AppState;
-use crate::store::{Execution, ExecutionStatus};
+use crate::server::{AppState, Metrics};
+use crate::store::{Execution, ExecutionKind, ExecutionStatus};
 
 /// The stages of an analysis planned at `now`, all `NOT_STARTED`; the error is Kayenta's
 /// message for a request that cannot be planned.
@@ -88,15 +88,17 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
 
     let observer = StageObserver {
         progress,
+        metrics: &state.metrics,
         state: Mutex::new(st),
         prefix: execution.id.clone(),
         warmup_waits: spec.begin_after_secs > 0 && spec.end.is_none(),
         interval_waits: spec.end.is_none(),
     };
+    let source = state.metrics.instrument(&*account.source, &account.name);
     let analysis = Analysis {
         spec: &spec,
         config: &config,
-        source: &*account.source,
+        source: &source,
         clock: &SystemClock,
         observer: &observer,
         fetch: FetchOptions::default(),
@@ -141,6 +143,8 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
 /// Turns the runner's progress into stage statuses and publishes them.
 struct StageObserver<'a> {
     progress: &'a Progress,
+    /// Where each judgement is recorded.
+    metrics: &'a Metrics,
     state: Mutex<StandaloneState>,
     prefix: String,
     /// The warm-up wait happens in real time (no end time: it shifts the windows).
@@ -202,8 +206,12 @@ impl Observer for StageObserver<'_> {
                 }
             }
             Event::Judged {
-                window, next_in, ..
+                window,
+                next_in,
+                result,
+                ..
             } => {
+                self.metrics.judged(ExecutionKind::Standalone, result);
                 let i = window.index;
                 if i == 1 {
                     st.set(WARMUP_WAIT_NAME, "SUCCEEDED");

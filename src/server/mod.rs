@@ -16,6 +16,7 @@ mod standalone;
 mod storage;
 
 pub use error::{ApiError, ApiJson, QueryParams};
+pub use metrics::Metrics;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub settings: Arc<ServerSettings>,
     /// Woken when new work is stored, so that the executor claims it at once.
     pub wake: Arc<Notify>,
+    /// What this replica measured (HTTP and executor), served by `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             accounts: Arc::new(accounts),
             settings: Arc::new(ServerSettings::default()),
             wake: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
