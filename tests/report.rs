@@ -698,6 +698,8 @@ async fn the_service_serves_the_report_of_a_complete_analysis() {
 
     let (status, html, _) = get(&router, "/standalone_canary_analysis/an/report").await;
     assert_eq!(status, StatusCode::OK);
+    // Kept to look at (testdata/report/README.md).
+    std::fs::write(temp_dir("standalone").join("report.html"), &html).unwrap();
     let tags = tags(&html);
     let header = tags
         .iter()

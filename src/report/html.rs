@@ -828,6 +828,150 @@ mod tests {
         );
     }
 
+    fn example(name: &str) -> (CanaryConfig, Vec<MetricSetPair>, CanaryJudgeResult) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/examples")
+            .join(name);
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("example file");
+        let config: CanaryConfig = serde_json::from_str(&read("config.json")).expect("config");
+        let pairs: Vec<MetricSetPair> = serde_json::from_str(&read("pairs.json")).expect("pairs");
+        let result = kanary_scoring::judge(&config, &pairs, ScoreThresholds::default(), None)
+            .expect("judged");
+        (config, pairs, result)
+    }
+
+    fn analysis(scores: &[f64], judge: &CanaryJudgeResult) -> CanaryAnalysisExecutionResult {
+        use crate::analysis::{CanaryExecutionResult, CanaryResult};
+        let execution = |i: usize, status: &str, with_result: bool| CanaryExecutionResult {
+            execution_id: format!("a-{i}"),
+            execution_status: status.into(),
+            exception: None,
+            result: with_result.then(|| CanaryResult {
+                judge_result: Some(judge.clone()),
+                canary_duration: None,
+            }),
+            judgement_start_time_iso: Some("2024-05-21T13:30:00Z".into()),
+            judgement_start_time_millis: None,
+            judgement_end_time_iso: Some("2024-05-21T14:30:00Z".into()),
+            judgement_end_time_millis: None,
+            warnings: Vec::new(),
+            metric_set_pair_list_id: None,
+            build_time_millis: None,
+            build_time_iso: None,
+            start_time_millis: None,
+            start_time_iso: None,
+            end_time_millis: None,
+            end_time_iso: None,
+            storage_account_name: None,
+            configuration_account_name: None,
+        };
+        CanaryAnalysisExecutionResult {
+            did_pass_thresholds: false,
+            has_warnings: false,
+            canary_score_message: Some("<Canary> score is not above the marginal".into()),
+            canary_scores: scores.to_vec(),
+            canary_execution_results: scores
+                .iter()
+                .enumerate()
+                .map(|(i, _)| execution(i + 1, "SUCCEEDED", true))
+                .collect(),
+            build_time_iso: None,
+            start_time_iso: None,
+            end_time_iso: None,
+        }
+    }
+
+    #[test]
+    fn an_analysis_shows_each_interval_score_and_where_it_stopped() {
+        let (config, pairs, judged) = example("latency-regression");
+        let result = analysis(&[100.0, 96.5, 50.0], &judged);
+        let html = render(&HtmlReport {
+            config: &config,
+            result: Some(&judged),
+            pairs: &pairs,
+            thresholds: ScoreThresholds::default(),
+            analysis: Some(AnalysisPart {
+                result: &result,
+                stopped_early_at: Some(3),
+            }),
+        });
+        assert!(html.contains("data-did-pass=\"false\""));
+        assert!(html.contains("data-stopped-early-at=\"3\""));
+        for (i, s) in ["100", "96.5", "50"].iter().enumerate() {
+            let point = format!("data-interval=\"{}\" data-score=\"{s}\"", i + 1);
+            assert!(html.contains(&point), "{point}");
+        }
+        assert!(html.contains("class=\"pass-line\""));
+        assert!(html.contains("class=\"marginal-line\""));
+        assert!(html.contains("class=\"stopped\""));
+        assert!(html.contains("stopped early after judgement #3"));
+        assert!(
+            html.contains("&lt;Canary&gt; score"),
+            "the message is escaped"
+        );
+        assert!(html.contains("Last judgement (#3 of the analysis)"));
+        assert_eq!(html.matches("<article class=\"metric\"").count(), 6);
+    }
+
+    #[test]
+    fn an_analysis_without_any_judgement_still_renders() {
+        let config = CanaryConfig::default();
+        let (_, _, judged) = example("healthy");
+        let mut result = analysis(&[0.0], &judged);
+        result.canary_execution_results[0].execution_status = "TERMINAL".into();
+        result.canary_execution_results[0].result = None;
+        let html = render(&HtmlReport {
+            config: &config,
+            result: None,
+            pairs: &[],
+            thresholds: ScoreThresholds::default(),
+            analysis: Some(AnalysisPart {
+                result: &result,
+                stopped_early_at: None,
+            }),
+        });
+        assert!(html.contains("No judgement to show."));
+        assert!(html.contains("data-interval=\"1\" data-score=\"0\""));
+        assert!(html.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn without_pairs_the_figures_stay_and_the_charts_go() {
+        let (config, _, judged) = example("healthy");
+        let html = render(&HtmlReport {
+            config: &config,
+            result: Some(&judged),
+            pairs: &[],
+            thresholds: ScoreThresholds::default(),
+            analysis: None,
+        });
+        assert!(!html.contains("chart series"));
+        assert!(html.contains("not available; no chart"));
+        assert!(html.contains("data-field=\"ratio\""));
+    }
+
+    #[test]
+    fn failing_metrics_rank_first() {
+        let (_, _, judged) = example("muted-failing");
+        let mut r = judged.results[0].clone();
+        let rank_of = |r: &CanaryAnalysisResult| rank(r);
+        r.muted = false;
+        r.critical = true;
+        r.classification = MetricClassification::High;
+        assert_eq!(rank_of(&r), 0);
+        r.critical = false;
+        assert_eq!(rank_of(&r), 1);
+        r.classification = MetricClassification::Error;
+        assert_eq!(rank_of(&r), 2);
+        r.classification = MetricClassification::Nodata;
+        assert_eq!(rank_of(&r), 3);
+        r.classification = MetricClassification::Low;
+        r.muted = true;
+        assert_eq!(rank_of(&r), 4);
+        r.classification = MetricClassification::Pass;
+        assert_eq!(rank_of(&r), 5);
+    }
+
     #[test]
     fn numbers_round_trip() {
         for x in [0.1, 1.3598384126376146, 60.0, 6.8e-5, 1e300, -0.0] {

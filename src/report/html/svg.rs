@@ -368,7 +368,7 @@ pub(crate) fn shift(
     let span = if hi > lo { hi - lo } else { 1.0 };
     let (lo, hi) = (lo - span * 0.08, hi + span * 0.08);
     let x = |v: f64| PAD_L + (v - lo) / (hi - lo) * (SHIFT_W - PAD_L - PAD_R);
-    let mid = 30.0;
+    let mid = 32.0;
     let _ = write!(
         s,
         "<path class=\"axis\" d=\"M{PAD_L:.1} {mid:.1}H{:.1}\"/>",
@@ -378,16 +378,20 @@ pub(crate) fn shift(
         let (l, r) = (x(-b), x(b));
         let _ = write!(
             s,
-            "<path class=\"band\" d=\"M{l:.1} 12H{:.1}V48H{l:.1}Z\"><title>no-change band ±{}</title></path>",
+            // No <title> child: Chromium then paints the band over the later interval.
+            "<path class=\"band\" d=\"M{l:.1} 14H{:.1}V50H{l:.1}Z\"/>",
             r.max(l + 1.0),
-            esc(&compact(b))
         );
     }
-    let _ = write!(s, "<path class=\"zero\" d=\"M{:.1} 8V52\"/>", x(0.0));
+    let _ = write!(
+        s,
+        "<path class=\"zero\" d=\"M{0:.1} 10V54\"/><text class=\"tick\" x=\"{0:.1}\" y=\"9\" text-anchor=\"middle\">0</text>",
+        x(0.0)
+    );
     let (l, r) = (x(lower), x(upper));
     let _ = write!(
         s,
-        "<path class=\"interval\" stroke=\"{colour}\" d=\"M{l:.1} {mid:.1}H{:.1}M{l:.1} 22V38M{r:.1} 22V38\"/>",
+        "<path class=\"interval\" stroke=\"{colour}\" d=\"M{l:.1} {mid:.1}H{:.1}M{l:.1} 24V40M{r:.1} 24V40\"/>",
         r.max(l + 0.5)
     );
     if let Some(e) = estimate.filter(|e| e.is_finite()) {
@@ -401,7 +405,7 @@ pub(crate) fn shift(
         let dx = if anchor == "end" { -4.0 } else { 4.0 };
         let _ = write!(
             s,
-            "<text class=\"tick\" x=\"{:.1}\" y=\"66\" text-anchor=\"{anchor}\">{}</text>",
+            "<text class=\"tick\" x=\"{:.1}\" y=\"68\" text-anchor=\"{anchor}\">{}</text>",
             x(v) + dx,
             esc(&compact(v))
         );
@@ -481,11 +485,12 @@ pub(crate) fn intervals(
     }
     if let Some(at) = stopped_at.filter(|a| *a >= 1 && *a <= points.len()) {
         let sx = x(at - 1);
+        // The label sits low and left of the line, clear of the threshold labels.
         let _ = write!(
             s,
-            "<path class=\"stopped\" d=\"M{sx:.1} {top:.1}V{bottom:.1}\"/><text class=\"tick stopped-label\" x=\"{:.1}\" y=\"{:.1}\">stopped early</text>",
-            sx + 4.0,
-            top + 12.0
+            "<path class=\"stopped\" d=\"M{sx:.1} {top:.1}V{bottom:.1}\"/><text class=\"tick stopped-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">stopped early</text>",
+            sx - 6.0,
+            bottom - 8.0
         );
     }
     let line: Vec<(f64, f64)> = points
