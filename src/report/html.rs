@@ -137,9 +137,9 @@ fn verdict(
 ) {
     let t = report.thresholds;
     let c = result.score.classification;
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header class=\"verdict {}\" data-classification=\"{}\" data-score=\"{}\" data-pass=\"{}\" data-marginal=\"{}\">\n",
+        "<header class=\"verdict {}\" data-classification=\"{}\" data-score=\"{}\" data-pass=\"{}\" data-marginal=\"{}\">",
         summary_colour(c),
         c.as_str(),
         num(result.score.score),
@@ -212,9 +212,9 @@ const CLASSIFICATIONS: [MetricClassification; 7] = [
 fn analysis_section(out: &mut String, a: &AnalysisPart<'_>, t: ScoreThresholds) {
     let r = a.result;
     let last = r.canary_scores.last().copied();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header class=\"verdict analysis {}\" data-did-pass=\"{}\" data-score=\"{}\" data-intervals=\"{}\"{}>\n",
+        "<header class=\"verdict analysis {}\" data-did-pass=\"{}\" data-score=\"{}\" data-intervals=\"{}\"{}>",
         if r.did_pass_thresholds {
             "pass"
         } else {
@@ -500,9 +500,9 @@ fn metric(out: &mut String, v: &MetricView<'_>) {
                 | MetricClassification::Low
                 | MetricClassification::NodataFailMetric
         );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<article class=\"metric\" id=\"m{}\" data-metric=\"{}\" data-classification=\"{}\" data-groups=\" {} \" data-failing=\"{failing}\" data-critical=\"{}\" data-muted=\"{}\" style=\"border-left-color:{colour}\">\n",
+        "<article class=\"metric\" id=\"m{}\" data-metric=\"{}\" data-classification=\"{}\" data-groups=\" {} \" data-failing=\"{failing}\" data-critical=\"{}\" data-muted=\"{}\" style=\"border-left-color:{colour}\">",
         v.index,
         esc(&name),
         r.classification.as_str(),
