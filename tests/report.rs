@@ -728,3 +728,132 @@ async fn the_service_serves_the_report_of_a_complete_analysis() {
     let (status, _, _) = get(&router, "/standalone_canary_analysis/nope/report").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+// ---------------------------------------------------------------- kanary analyze --report
+
+/// A stand-in Prometheus on 127.0.0.1: every `query_range` gets one series, a step
+/// apart, around 1.0; the canary's latency is 1.5× from `shift_at` (unix seconds) on.
+fn stand_in_prometheus(shift_at: f64) -> String {
+    use axum::extract::Query;
+    use axum::routing::get;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let handler = move |Query(q): Query<BTreeMap<String, String>>| async move {
+                // Seconds, or RFC 3339 times as Kayenta sends them; a step may end in `s`.
+                let num = |k: &str| {
+                    let v = q.get(k).map(|v| v.trim_end_matches('s')).unwrap_or("");
+                    v.parse::<f64>().ok().unwrap_or_else(|| {
+                        chrono::DateTime::parse_from_rfc3339(q.get(k).map_or("", |v| v))
+                            .map(|t| t.timestamp() as f64)
+                            .unwrap_or(0.0)
+                    })
+                };
+                let (start, end, step) = (num("start"), num("end"), num("step").max(1.0));
+                let query = q.get("query").cloned().unwrap_or_default();
+                let shifted = query.contains("web-canary") && query.contains("duration");
+                let mut values = Vec::new();
+                let mut t = start;
+                let mut i = 0u64;
+                while t <= end {
+                    let noise = ((i * 7919 + t as u64) % 100) as f64 / 1000.0;
+                    let factor = if shifted && t >= shift_at { 1.5 } else { 1.0 };
+                    values.push(json!([t, format!("{}", (1.0 + noise) * factor)]));
+                    t += step;
+                    i += 1;
+                }
+                axum::Json(json!({"status": "success", "data": {"resultType": "matrix",
+                    "result": [{"metric": {}, "values": values}]}}))
+            };
+            let app = axum::Router::new().route("/api/v1/query_range", get(handler));
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+#[test]
+fn analyze_reports_each_interval_and_the_last_judgements_series() {
+    let dir = temp_dir("analyze");
+    let start = 1_716_292_800.0; // 2024-05-21T12:00:00Z
+    let url = stand_in_prometheus(start + 2.0 * 3600.0);
+    let report = dir.join("report.html");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/analyze/config.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_kanary"))
+        .arg("analyze")
+        .arg("--config")
+        .arg(&config)
+        .args(["--prometheus-url", &url])
+        .args([
+            "--control-scope",
+            "web-baseline",
+            "--experiment-scope",
+            "web-canary",
+        ])
+        .args([
+            "--start",
+            "2024-05-21T12:00:00Z",
+            "--end",
+            "2024-05-21T16:00:00Z",
+        ])
+        .args([
+            "--interval",
+            "1h",
+            "--lookback",
+            "1h",
+            "--step",
+            "60",
+            "--attempts",
+            "1",
+        ])
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    let tags = tags(&html);
+    let header = tags
+        .iter()
+        .find(|t| t.attr("data-did-pass").is_some())
+        .unwrap();
+    assert_eq!(header.attr("data-did-pass"), Some("false"));
+    // Judgements 1 and 2 pass; the third sees the latency shift, fails and stops the
+    // analysis before the fourth.
+    assert_eq!(header.attr("data-stopped-early-at"), Some("3"));
+    let scores: Vec<f64> = tags
+        .iter()
+        .filter(|t| t.name == "circle" && t.attr("data-interval").is_some())
+        .map(|t| t.attr("data-score").unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(scores, [100.0, 100.0, 10.0]);
+    let shown = articles(&tags);
+    assert_eq!(shown.len(), 2);
+    assert_eq!(shown[0].0, "latency", "failing first");
+    assert_eq!(shown[0].1[0].attr("data-classification"), Some("High"));
+    for (_, a) in &shown {
+        for side in ["baseline", "canary"] {
+            let line = a
+                .iter()
+                .find(|t| t.attr("data-side") == Some(side))
+                .unwrap();
+            let points: usize = line.attr("data-points").unwrap().parse().unwrap();
+            assert!(points >= 60, "{side}: {points} points of the last window");
+        }
+        let canary = field(a, "query.canary").unwrap();
+        assert!(canary.text.contains("web-canary"), "{}", canary.text);
+    }
+    assert_offline(&html);
+}
