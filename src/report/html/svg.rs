@@ -63,7 +63,10 @@ impl YRange {
         } else {
             1.0
         };
-        let (lo, hi) = (lo - pad, hi + pad);
+        // Non-negative data (rates, latencies, counts) keeps a floor of 0, not a
+        // negative axis label.
+        let floor = if lo >= 0.0 { 0.0 } else { f64::NEG_INFINITY };
+        let (lo, hi) = ((lo - pad).max(floor), hi + pad);
         if !(lo.is_finite() && hi.is_finite() && hi > lo) {
             return None;
         }
@@ -599,6 +602,8 @@ mod tests {
         let r = YRange::of(&[&[5.0, 5.0]]).expect("range");
         assert!(r.lo < 5.0 && r.hi > 5.0);
         let r = YRange::of(&[&[0.0]]).expect("range");
-        assert_eq!((r.lo, r.hi), (-1.0, 1.0));
+        assert_eq!((r.lo, r.hi), (0.0, 1.0));
+        let r = YRange::of(&[&[-2.0, -1.0]]).expect("range");
+        assert!(r.lo < -2.0 && r.hi > -1.0);
     }
 }
