@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # `promtool`) runs the Prometheus source's tests against a real server on 127.0.0.1;
 # `postgresql` runs the store's tests against a real PostgreSQL on 127.0.0.1 (the tests
 # start their own cluster in a temporary directory).
-DEB_PACKAGES=(prometheus postgresql)
+DEB_PACKAGES=(prometheus postgresql chromium)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   # Installed means "install ok installed" (a removed package can leave its config behind,

@@ -438,6 +438,10 @@ pub struct AnalyzeArgs {
     /// 1 s, 2 s, 4 s, ... on 5xx, 408, 429 and network errors).
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub attempts: u32,
+    /// Also write a self-contained HTML report to FILE: the score per interval and the
+    /// last judgement's charts, group scores and verdict.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `kanary judge`.
@@ -469,6 +473,10 @@ pub struct JudgeArgs {
     /// `text`: a table for people; `json`: Kayenta's CanaryJudgeResult.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Also write a self-contained HTML report (charts of both series, the verdict, the
+    /// group scores) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `kanary validate`.

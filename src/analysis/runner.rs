@@ -7,7 +7,7 @@ use super::model::{CanaryAnalysisExecutionResult, CanaryExecutionResult, CanaryR
 use super::plan::{AnalysisSpec, Plan, Window, scope_pairs};
 use super::{AnalysisError, IntervalError};
 use chrono::{DateTime, Utc};
-use kanary_judge::{CanaryConfig, ScoreThresholds};
+use kanary_judge::{CanaryConfig, MetricSetPair, ScoreThresholds};
 use kanary_metrics_sources::http::BoxFuture;
 use kanary_metrics_sources::scope::{iso, iso_millis};
 use kanary_metrics_sources::{FetchOptions, MetricsSource, fetch_pairs};
@@ -130,6 +130,8 @@ pub struct AnalysisReport {
     pub result: CanaryAnalysisExecutionResult,
     /// The judgement whose score ended the analysis early, if one did.
     pub stopped_early_at: Option<usize>,
+    /// The metric-set pairs of the last successful judgement (for the HTML report).
+    pub last_pairs: Vec<MetricSetPair>,
 }
 
 /// Runs `analysis`: Kayenta's `SetupAndExecuteCanariesStage`, `RunCanaryTask`,
@@ -159,6 +161,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
     let mut executions = Vec::with_capacity(of);
     let mut scores = Vec::with_capacity(of);
     let mut stopped_early_at = None;
+    let mut last_pairs = Vec::new();
     for (k, window) in plan.windows.iter().enumerate() {
         wait_until(analysis, window, of).await;
         let run_build = clock.now();
@@ -187,7 +190,10 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
         execution.end_time_millis = Some(ended.timestamp_millis());
         execution.end_time_iso = Some(iso(&ended));
         let result = match judged {
-            Ok(result) => result,
+            Ok((result, pairs)) => {
+                last_pairs = pairs;
+                result
+            }
             Err(error) => {
                 // `MonitorCanaryTask`: a halted canary run is TERMINAL with its exception;
                 // the result task reads its missing score as 0.0.
@@ -248,6 +254,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
         plan,
         result,
         stopped_early_at,
+        last_pairs,
     })
 }
 
@@ -290,7 +297,7 @@ async fn judge_window(
     window: &Window,
     thresholds: ScoreThresholds,
     execution: &mut CanaryExecutionResult,
-) -> Result<CanaryJudgeResult, IntervalError> {
+) -> Result<(CanaryJudgeResult, Vec<MetricSetPair>), IntervalError> {
     let scopes = scope_pairs(analysis.spec, window)?;
     let first = analysis
         .spec
@@ -307,7 +314,9 @@ async fn judge_window(
     let pairs = fetch_pairs(analysis.source, analysis.config, &scopes, analysis.fetch)
         .await
         .map_err(IntervalError::Fetch)?;
-    kanary_scoring::judge(analysis.config, &pairs, thresholds, None).map_err(IntervalError::Judge)
+    let result = kanary_scoring::judge(analysis.config, &pairs, thresholds, None)
+        .map_err(IntervalError::Judge)?;
+    Ok((result, pairs))
 }
 
 /// Waits until `window` has ended, reporting progress.

@@ -6,7 +6,9 @@ use crate::analysis::{
     Observer, Plan, Progress, ScopeSpec, SystemClock,
 };
 use crate::cli::{AnalyzeArgs, OutputFormat};
+use crate::commands::judge::write_report;
 use crate::commands::thresholds;
+use crate::report::html::{self, AnalysisPart, HtmlReport};
 use crate::report::table::{Align, Cell, Table};
 use crate::report::text::{self, TextReport};
 use crate::{ExitStatus, Output, input};
@@ -86,6 +88,11 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<Ex
             // Kayenta's result task runs after a failed interval too: in JSON mode the
             // result so far (the failed judgement TERMINAL, its score 0.0) goes to stdout,
             // the error to stderr, and the exit code is still 2.
+            if let (Some(path), AnalysisError::Interval { partial, .. }) = (&args.report, &e) {
+                // The judgements so far; the failed one has no pairs to draw.
+                let html = analysis_report(&config, partial, None, &[], judge_thresholds);
+                write_report(path, &html)?;
+            }
             if let (OutputFormat::Json, AnalysisError::Interval { partial, .. }) = (args.format, &e)
             {
                 serde_json::to_writer_pretty(&mut *out.stdout, partial)
@@ -95,6 +102,17 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<Ex
             return Err(explain(e, &args.config));
         }
     };
+
+    if let Some(path) = &args.report {
+        let html = analysis_report(
+            &config,
+            &report.result,
+            report.stopped_early_at,
+            &report.last_pairs,
+            judge_thresholds,
+        );
+        write_report(path, &html)?;
+    }
 
     match args.format {
         OutputFormat::Json => {
@@ -111,6 +129,32 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<Ex
         ExitStatus::Success
     } else {
         ExitStatus::Fail
+    })
+}
+
+/// The HTML report of an analysis: the score per interval, then the last judgement with
+/// `pairs` (its series).
+pub(crate) fn analysis_report(
+    config: &CanaryConfig,
+    result: &crate::analysis::CanaryAnalysisExecutionResult,
+    stopped_early_at: Option<usize>,
+    pairs: &[kanary_judge::MetricSetPair],
+    thresholds: ScoreThresholds,
+) -> String {
+    let last = result
+        .canary_execution_results
+        .iter()
+        .rev()
+        .find_map(|e| e.result.as_ref().and_then(|r| r.judge_result.as_ref()));
+    html::render(&HtmlReport {
+        config,
+        result: last,
+        pairs,
+        thresholds,
+        analysis: Some(AnalysisPart {
+            result,
+            stopped_early_at,
+        }),
     })
 }
 
@@ -737,6 +781,7 @@ mod tests {
             plan,
             result,
             stopped_early_at: Some(2),
+            last_pairs: pairs,
         };
         (report, config)
     }

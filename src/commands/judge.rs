@@ -2,6 +2,7 @@
 
 use crate::cli::{JudgeArgs, OutputFormat};
 use crate::commands::thresholds;
+use crate::report::html::{self, HtmlReport};
 use crate::report::text::{self, TextReport};
 use crate::{ExitStatus, Output, input, json_path};
 use anyhow::{Context, anyhow, bail};
@@ -93,6 +94,17 @@ pub(crate) fn run(args: &JudgeArgs, out: &mut Output<'_>) -> anyhow::Result<Exit
         }
     }
 
+    if let Some(path) = &args.report {
+        let html = html::render(&HtmlReport {
+            config: &config,
+            result: Some(&result),
+            pairs: &pairs,
+            thresholds,
+            analysis: None,
+        });
+        write_report(path, &html)?;
+    }
+
     match args.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out.stdout, &result)
@@ -110,6 +122,12 @@ pub(crate) fn run(args: &JudgeArgs, out: &mut Output<'_>) -> anyhow::Result<Exit
         }
     }
     Ok(status(&result))
+}
+
+/// Writes the HTML report, naming the file when it cannot.
+pub(crate) fn write_report(path: &Path, html: &str) -> anyhow::Result<()> {
+    std::fs::write(path, html)
+        .with_context(|| format!("{}: cannot write the report", path.display()))
 }
 
 /// Pass 0, Marginal 3, Fail 1 (and the labels the judges never produce count as Fail).

@@ -1,5 +1,6 @@
 //! Rendering results for people.
 
+pub(crate) mod html;
 pub(crate) mod number;
 pub(crate) mod style;
 pub(crate) mod table;

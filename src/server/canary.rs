@@ -10,16 +10,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Html;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use kanary_judge::CanaryConfig;
+use kanary_judge::{CanaryConfig, MetricSetPair, ScoreThresholds};
+use kanary_scoring::CanaryJudgeResult;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, ApiJson, AppState, QueryParams};
+use crate::analysis::AnalysisThresholds;
 use crate::executor::model::{CanaryExecutionRequest, CanaryRecord, CanaryState};
 use crate::executor::to_value;
+use crate::report::html::{self, HtmlReport};
 use crate::store::{
     Execution, ExecutionKind, ExecutionQuery, ExecutionStatus, ObjectType, StoredObject,
 };
@@ -52,6 +56,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/canary", post(initiate_adhoc))
         .route("/canary/executions", get(list))
         .route("/canary/{id}", post(initiate).get(status))
+        .route("/canary/{id}/report", get(report))
         .route("/pipelines/{id}/cancel", put(cancel))
 }
 
@@ -363,6 +368,95 @@ async fn status(
         .ok_or_else(|| ApiError::not_found(no_such_object(&id)))
 }
 
+/// The status JSON of a canary execution, else its archive.
+async fn status_json(state: &AppState, id: &str) -> Result<Option<Value>, ApiError> {
+    if let Some(execution) = state.store.get_execution(id).await? {
+        if execution.kind == ExecutionKind::Canary {
+            return Ok(Some(status_response(&execution)?));
+        }
+    }
+    let archived = state
+        .store
+        .get_object(ObjectType::CanaryResultArchive, id)
+        .await?;
+    Ok(archived.map(|o| o.body))
+}
+
+/// `GET /canary/{canaryExecutionId}/report`: the HTML report of a complete judgement,
+/// built from the stored judge result and the stored pair list; 404 while it runs, when
+/// it failed without a result, or when there is no such execution.
+async fn report(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let status = status_json(&state, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(no_such_object(&id)))?;
+    if status.get("complete") != Some(&Value::Bool(true)) {
+        return Err(ApiError::not_found(format!(
+            "canary execution {id} is not complete: no report yet"
+        )));
+    }
+    let judge_result = status
+        .pointer("/result/judgeResult")
+        .filter(|r| !r.is_null())
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "canary execution {id} has no judge result: no report"
+            ))
+        })?;
+    let judge_result: CanaryJudgeResult = serde_json::from_value(judge_result.clone())
+        .map_err(|e| ApiError::internal(format!("execution {id}: judge result: {e}")))?;
+    let config: CanaryConfig = status
+        .get("config")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    let thresholds = request_thresholds(status.pointer("/canaryExecutionRequest/thresholds"));
+    let list_id = status.get("metricSetPairListId").and_then(Value::as_str);
+    let pairs = load_pairs(&state, list_id).await?;
+    Ok(Html(html::render(&HtmlReport {
+        config: &config,
+        result: Some(&judge_result),
+        pairs: &pairs,
+        thresholds,
+        analysis: None,
+    })))
+}
+
+/// The request's thresholds as the judge used them (`executor::canary`: a missing
+/// marginal is 0, a missing pass is the marginal).
+pub(super) fn request_thresholds(value: Option<&Value>) -> ScoreThresholds {
+    let t: Option<AnalysisThresholds> = value.and_then(|v| serde_json::from_value(v.clone()).ok());
+    let marginal = t.and_then(|t| t.marginal).unwrap_or(0.0);
+    let pass = t.and_then(|t| t.pass).unwrap_or(marginal);
+    ScoreThresholds {
+        pass,
+        marginal: marginal.min(pass),
+    }
+}
+
+/// The stored pair list `id`; none (a report without charts) when it is absent or
+/// unreadable, which the log records.
+pub(super) async fn load_pairs(
+    state: &AppState,
+    id: Option<&str>,
+) -> Result<Vec<MetricSetPair>, ApiError> {
+    let Some(id) = id else {
+        return Ok(Vec::new());
+    };
+    let Some(object) = state
+        .store
+        .get_object(ObjectType::MetricSetPairList, id)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(serde_json::from_value(object.body).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, list = id, "stored metric set pair list unreadable; report without charts");
+        Vec::new()
+    }))
+}
+
 /// `GET /canary/executions`: an application's runs, newest first.
 async fn list(State(state): State<AppState>, params: QueryParams) -> Result<Json<Value>, ApiError> {
     state
@@ -450,6 +544,11 @@ fn status_response(execution: &Execution) -> Result<Value, ApiError> {
     if execution.status == ExecutionStatus::Succeeded {
         if let Some(r) = st.result {
             out.insert("result".into(), r);
+            // The HTML report exists once there is a judge result to draw.
+            out.insert(
+                "reportUrl".into(),
+                json!(format!("/canary/{}/report", execution.id)),
+            );
         }
     }
     out.insert("config".into(), record.config);

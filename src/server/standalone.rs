@@ -14,20 +14,25 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::routing::post;
+use axum::response::Html;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use kanary_judge::CanaryConfig;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::canary::{
-    AD_HOC, ResolvedAccounts, check_execution, insert_times, load_config, no_such_object,
-    resolve_accounts, typed,
+    AD_HOC, ResolvedAccounts, check_execution, insert_times, load_config, load_pairs,
+    no_such_object, resolve_accounts, typed,
 };
 use super::{ApiError, ApiJson, AppState, QueryParams};
-use crate::analysis::{AnalysisSpec, CanaryAnalysisExecutionRequest};
+use crate::analysis::{
+    AnalysisSpec, AnalysisThresholds, CanaryAnalysisExecutionRequest,
+    CanaryAnalysisExecutionResult, stops_early,
+};
 use crate::executor::model::{StandaloneRecord, StandaloneState};
 use crate::executor::{plan_stages, to_value};
+use crate::report::html::{self, AnalysisPart, HtmlReport};
 use crate::store::{Execution, ExecutionKind, ObjectType};
 
 /// This module's routes.
@@ -38,6 +43,7 @@ pub(super) fn routes() -> Router<AppState> {
             "/standalone_canary_analysis/{id}",
             post(initiate).get(status),
         )
+        .route("/standalone_canary_analysis/{id}/report", get(report))
 }
 
 /// `POST /standalone_canary_analysis/{canaryConfigId}`.
@@ -177,6 +183,76 @@ async fn status(
         .ok_or_else(|| ApiError::not_found(no_such_object(&id)))
 }
 
+/// `GET /standalone_canary_analysis/{id}/report`: the HTML report of a complete
+/// analysis (the score per interval, the last judgement); 404 while it runs or when
+/// there is no such analysis. The last judgement's series are drawn when its
+/// `metricSetPairListId` names a stored pair list.
+async fn report(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let mut status = None;
+    if let Some(execution) = state.store.get_execution(&id).await? {
+        if execution.kind == ExecutionKind::Standalone {
+            status = Some(status_response(&execution)?);
+        }
+    }
+    if status.is_none() {
+        status = state
+            .store
+            .get_object(ObjectType::StandaloneCanaryArchive, &id)
+            .await?
+            .map(|o| o.body);
+    }
+    let status = status.ok_or_else(|| ApiError::not_found(no_such_object(&id)))?;
+    let result = status
+        .get("canaryAnalysisExecutionResult")
+        .filter(|_| status.get("complete") == Some(&Value::Bool(true)))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "canary analysis {id} is not complete: no report yet"
+            ))
+        })?;
+    let result: CanaryAnalysisExecutionResult = serde_json::from_value(result.clone())
+        .map_err(|e| ApiError::internal(format!("analysis {id}: result: {e}")))?;
+    let config: CanaryConfig = status
+        .get("canaryConfig")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    let request_thresholds = status.pointer("/canaryAnalysisExecutionRequest/thresholds");
+    let thresholds = super::canary::request_thresholds(request_thresholds);
+    let analysis_thresholds: AnalysisThresholds = request_thresholds
+        .and_then(|t| serde_json::from_value(t.clone()).ok())
+        .unwrap_or_default();
+    // The runner stops at the first successful judgement at or below marginal.
+    let stopped_early_at = result
+        .canary_execution_results
+        .iter()
+        .zip(&result.canary_scores)
+        .position(|(e, score)| {
+            e.execution_status == "SUCCEEDED" && stops_early(*score, &analysis_thresholds)
+        })
+        .map(|i| i + 1);
+    let last = result
+        .canary_execution_results
+        .iter()
+        .rev()
+        .find(|e| e.result.as_ref().is_some_and(|r| r.judge_result.is_some()));
+    let judge_result = last.and_then(|e| e.result.as_ref()?.judge_result.as_ref());
+    let list_id = last.and_then(|e| e.metric_set_pair_list_id.as_deref());
+    let pairs = load_pairs(&state, list_id).await?;
+    Ok(Html(html::render(&HtmlReport {
+        config: &config,
+        result: judge_result,
+        pairs: &pairs,
+        thresholds,
+        analysis: Some(AnalysisPart {
+            result: &result,
+            stopped_early_at,
+        }),
+    })))
+}
+
 /// `CanaryAnalysisService.fromExecution`: Kayenta's
 /// `CanaryAnalysisExecutionStatusResponse`.
 fn status_response(execution: &Execution) -> Result<Value, ApiError> {
@@ -199,6 +275,15 @@ fn status_response(execution: &Execution) -> Result<Value, ApiError> {
     }
     if let Some(r) = st.canary_analysis_execution_result {
         out.insert("canaryAnalysisExecutionResult".into(), r);
+        if execution.status.is_complete() {
+            out.insert(
+                "reportUrl".into(),
+                json!(format!(
+                    "/standalone_canary_analysis/{}/report",
+                    execution.id
+                )),
+            );
+        }
     }
     out.insert(
         "canaryAnalysisExecutionRequest".into(),
