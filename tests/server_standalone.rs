@@ -195,6 +195,32 @@ async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() 
     let runs = result["canaryExecutionResults"].as_array().unwrap();
     assert_eq!(runs.len(), 3);
     assert_eq!(runs[2]["judgementEndTimeIso"], "2026-01-01T11:00:00Z");
+    // The last judgement's pairs are stored, so the report draws each metric's series.
+    assert!(runs[2]["metricSetPairListId"].is_string(), "{}", runs[2]);
+    let response = service
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("{uri}/report"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let html = String::from_utf8(html.to_vec()).unwrap();
+    for metric in ["latency", "errors", "cpu"] {
+        assert!(
+            html.contains(&format!(
+                "<svg class=\"chart series\" data-metric=\"{metric}\""
+            )),
+            "no series chart for {metric}"
+        );
+    }
     // With an end time there are no waits: the runs, the parent, the result stage.
     let names: Vec<&str> = done["stageStatus"]
         .as_array()

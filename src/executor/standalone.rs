@@ -19,7 +19,7 @@ use crate::analysis::{
     Progress as Event, SystemClock,
 };
 use crate::server::{AppState, Metrics};
-use crate::store::{Execution, ExecutionKind, ExecutionStatus};
+use crate::store::{Execution, ExecutionKind, ExecutionStatus, ObjectType, PutMode, StoredObject};
 
 /// The stages of an analysis planned at `now`, all `NOT_STARTED`; the error is Kayenta's
 /// message for a request that cannot be planned.
@@ -109,7 +109,14 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
     let mut st = observer.take();
     st.set(GENERATE_RESULT_NAME, "SUCCEEDED");
     match outcome {
-        Ok(report) => {
+        Ok(mut report) => {
+            // The last judgement's pairs, stored as its pair list so that
+            // `GET /standalone_canary_analysis/{id}/report` can draw the series.
+            if !report.last_pairs.is_empty() {
+                if let Some(last) = report.result.canary_execution_results.last_mut() {
+                    last.metric_set_pair_list_id = store_pairs(state, &report.last_pairs).await;
+                }
+            }
             let status = if report.stopped_early_at.is_some() {
                 // `MonitorCanaryTask`: a score at or below marginal ends the pipeline
                 // TERMINAL (spinnaker#2697).
@@ -136,6 +143,30 @@ pub(super) async fn run(state: &AppState, execution: &Execution, progress: &Prog
         Err(e @ AnalysisError::Invalid(_)) => {
             st.set(GENERATE_RESULT_NAME, "NOT_STARTED");
             invalid(&mut st, e.to_string())
+        }
+    }
+}
+
+/// Stores `pairs` as a metric-set pair list; its id, or `None` (logged) if the store
+/// refused it: the analysis result stands without it.
+async fn store_pairs(state: &AppState, pairs: &[kanary_judge::MetricSetPair]) -> Option<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let object = StoredObject {
+        id: id.clone(),
+        name: None,
+        applications: Vec::new(),
+        body: to_value(&pairs),
+        updated_ms: super::now_ms(),
+    };
+    match state
+        .store
+        .put_object(ObjectType::MetricSetPairList, &object, PutMode::Create)
+        .await
+    {
+        Ok(()) => Some(id),
+        Err(e) => {
+            tracing::error!(error = %e, "storing the last judgement's pair list failed");
+            None
         }
     }
 }
