@@ -96,13 +96,16 @@ struct AdhocRequest {
     execution_request: Option<Value>,
 }
 
-/// `POST /canary`: `{"canaryConfig": ..., "executionRequest": ...}`.
-async fn initiate_adhoc(
-    State(state): State<AppState>,
-    params: QueryParams,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let adhoc: AdhocRequest = typed(&body, "")?;
+/// An ad-hoc body `{"canaryConfig": ..., "executionRequest": ...}` (both `/canary` and
+/// `/standalone_canary_analysis` take this shape): the typed config, its raw JSON, and the
+/// typed request, with Kayenta's messages for a missing half. Accounts are resolved
+/// between parsing and the presence checks, in Kayenta's order.
+pub(super) fn parse_adhoc<R: DeserializeOwned>(
+    body: &Value,
+    state: &AppState,
+    params: &QueryParams,
+) -> Result<(CanaryConfig, Value, R, ResolvedAccounts), ApiError> {
+    let adhoc: AdhocRequest = typed(body, "")?;
     let config = adhoc
         .canary_config
         .as_ref()
@@ -113,9 +116,9 @@ async fn initiate_adhoc(
         .execution_request
         .as_ref()
         .filter(|r| !r.is_null())
-        .map(|r| typed::<CanaryExecutionRequest>(r, "executionRequest"))
+        .map(|r| typed::<R>(r, "executionRequest"))
         .transpose()?;
-    let accounts = resolve_accounts(&state, &params, false)?;
+    let accounts = resolve_accounts(state, params, false)?;
     let config = config.ok_or_else(|| {
         ApiError::bad_request("canaryConfig must be provided for ad-hoc requests")
     })?;
@@ -123,6 +126,17 @@ async fn initiate_adhoc(
         ApiError::bad_request("executionRequest must be provided for ad-hoc requests")
     })?;
     let raw = adhoc.canary_config.unwrap_or(Value::Null);
+    Ok((config, raw, request, accounts))
+}
+
+/// `POST /canary`: `{"canaryConfig": ..., "executionRequest": ...}`.
+async fn initiate_adhoc(
+    State(state): State<AppState>,
+    params: QueryParams,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let (config, raw, request, accounts) =
+        parse_adhoc::<CanaryExecutionRequest>(&body, &state, &params)?;
     let application = params.get("application").unwrap_or(AD_HOC).to_string();
     start(
         &state,

@@ -18,7 +18,6 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kanary_judge::CanaryConfig;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::canary::{
@@ -73,42 +72,14 @@ async fn initiate(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AdhocRequest {
-    #[serde(default)]
-    canary_config: Option<Value>,
-    #[serde(default)]
-    execution_request: Option<Value>,
-}
-
 /// `POST /standalone_canary_analysis`: `{"canaryConfig": ..., "executionRequest": ...}`.
 async fn initiate_adhoc(
     State(state): State<AppState>,
     params: QueryParams,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let adhoc: AdhocRequest = typed(&body, "")?;
-    let config = adhoc
-        .canary_config
-        .as_ref()
-        .filter(|c| !c.is_null())
-        .map(|c| typed::<CanaryConfig>(c, "canaryConfig"))
-        .transpose()?;
-    let request = adhoc
-        .execution_request
-        .as_ref()
-        .filter(|r| !r.is_null())
-        .map(|r| typed::<CanaryAnalysisExecutionRequest>(r, "executionRequest"))
-        .transpose()?;
-    let accounts = resolve_accounts(&state, &params, false)?;
-    let config = config.ok_or_else(|| {
-        ApiError::bad_request("canaryConfig must be provided for ad-hoc requests")
-    })?;
-    let request = request.ok_or_else(|| {
-        ApiError::bad_request("executionRequest must be provided for ad-hoc requests")
-    })?;
-    let raw = adhoc.canary_config.unwrap_or(Value::Null);
+    let (config, raw, request, accounts) =
+        super::canary::parse_adhoc::<CanaryAnalysisExecutionRequest>(&body, &state, &params)?;
     start(&state, &params, None, config, &raw, request, accounts).await
 }
 
