@@ -75,6 +75,7 @@ rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 hwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 
 echo "machine: $(nproc) cores, $(. /etc/os-release; echo "$PRETTY_NAME"), $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "load average before: $(cut -d" " -f1-3 /proc/loadavg) (other processes share the cores)"
 echo "kanary: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $("$kanary" --version 2>/dev/null || true)"
 
 if want judge; then

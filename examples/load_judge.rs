@@ -11,8 +11,8 @@
 //!
 //! `--print-body` prints the request body instead (for `wrk`'s Lua script). The body is a
 //! `RemoteJudgeRequest` with `--metrics` metrics and `--points` values a side, as Kayenta's
-//! mixer writes them after a Prometheus fetch (full-precision doubles, scopes, the query
-//! as an attribute); it is deterministic (a fixed-seed generator), so runs compare.
+//! mixer writes them after a Prometheus fetch (values with 6 decimals, as in
+//! `testdata/e2e/metrics.om`; scopes; the query as an attribute: about 40 KB for 20 × 60); it is deterministic (a fixed-seed generator), so runs compare.
 
 use std::time::{Duration, Instant};
 
@@ -86,7 +86,7 @@ fn body(metrics: usize, points: usize) -> Value {
             let base = 10.0 + m as f64;
             let mut series = |shift: f64| -> Vec<f64> {
                 (0..points)
-                    .map(|_| base + shift + rng.next_f64() * 2.0)
+                    .map(|_| ((base + shift + rng.next_f64() * 2.0) * 1e6).round() / 1e6)
                     .collect()
             };
             let control = series(0.0);
