@@ -168,7 +168,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let client = reqwest::Client::builder().build()?;
+    let client = reqwest::Client::builder()
+        // A hung server fails the run instead of hanging it.
+        .timeout(Duration::from_secs(10))
+        .build()?;
     let base = args.url.trim_end_matches('/');
     let stored = call(
         &client,

@@ -70,12 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let pairs_us = time(&mut || {
         std::hint::black_box(
-            kanary_judge::judge_pairs(
-                &request.canary_config,
-                &request.metric_set_pair_list,
-                None,
-            )
-            .unwrap_or_else(|e| panic!("judge_pairs: {e}")),
+            kanary_judge::judge_pairs(&request.canary_config, &request.metric_set_pair_list, None)
+                .unwrap_or_else(|e| panic!("judge_pairs: {e}")),
         );
     });
     let result = judge();

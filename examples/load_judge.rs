@@ -61,7 +61,9 @@ impl Rng {
 fn body(metrics: usize, points: usize) -> Value {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let start_ms: i64 = 1_767_261_600_000; // 2026-01-01T10:00:00Z
-    let names: Vec<String> = (0..metrics).map(|m| format!("bench_metric_{m:02}")).collect();
+    let names: Vec<String> = (0..metrics)
+        .map(|m| format!("bench_metric_{m:02}"))
+        .collect();
     let config_metrics: Vec<Value> = names
         .iter()
         .map(|name| {
@@ -200,6 +202,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut tasks = Vec::new();
     for _ in 0..args.connections.max(1) {
         let client = reqwest::Client::builder()
+            // A hung server fails the run instead of hanging it.
+            .timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(1)
             .build()?;
         tasks.push(tokio::spawn(connection(
@@ -229,7 +233,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         latencies.len() as f64 / seconds,
         percentile(&latencies, 50.0),
         percentile(&latencies, 99.0),
-        latencies.last().map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0),
+        latencies
+            .last()
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0),
         body.len(),
         args.connections,
     );
