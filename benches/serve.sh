@@ -40,10 +40,19 @@ kanary=$target/kanary
 
 work=$(mktemp -d)
 pids=()
+# stop PID: SIGTERM, then SIGKILL if it has not exited within 30 s (a hung kanary serve
+# does not see SIGTERM: its signal handling runs on the blocked runtime workers).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+stop() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  local i
+  for i in $(seq 300); do alive "$1" || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 cleanup() {
   local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do stop "$p"; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,7 +80,6 @@ start_kanary() {
   done
   echo "kanary serve did not print its address" >&2; exit 1
 }
-stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 hwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 
