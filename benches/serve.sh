@@ -42,7 +42,7 @@ work=$(mktemp -d)
 pids=()
 # stop PID: SIGTERM, then SIGKILL if it has not exited within 30 s (a hung kanary serve
 # does not see SIGTERM: its signal handling runs on the blocked runtime workers).
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+alive() { [ -r "/proc/$1/status" ] && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
 stop() {
   kill -TERM "$1" 2>/dev/null || return 0
   local i
