@@ -344,3 +344,50 @@ fn a_killed_server_restarts_on_its_sqlite_file_and_resumes_its_analysis() {
         );
     }
 }
+
+/// Regression: `main` once held the stderr lock for the whole of `serve`, so the first log
+/// line from a runtime worker thread blocked it for good, and the server stopped answering
+/// after as many completed runs as it had worker threads. Logging is on (the default
+/// `info`), and more runs complete than the 2-core machine has worker threads.
+#[test]
+fn logging_from_worker_threads_never_stalls_the_server() {
+    let prom = PrometheusServer::start(
+        &std::fs::read_to_string(root().join("testdata/e2e/metrics.om")).unwrap(),
+    );
+    let dir = TempDir::new();
+    let prom_url = prom.url();
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            "memory:",
+            "--prometheus-url",
+            prom_url.as_str(),
+        ],
+    );
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/e2e/canary-config.json")).unwrap(),
+    )
+    .unwrap();
+    let stored = server.json("POST", "/canaryConfig", Some(&config));
+    let config_id = stored["canaryConfigId"].as_str().unwrap().to_string();
+    let scope = |s: &str| {
+        json!({"scope": s, "location": "", "step": 60,
+               "start": "2026-01-01T10:00:00Z", "end": "2026-01-01T11:00:00Z"})
+    };
+    for run in 0..6 {
+        let canary = if run % 2 == 0 { "web-good" } else { "web-bad" };
+        let request = json!({
+            "scopes": {"default": {"controlScope": scope("web-baseline"), "experimentScope": scope(canary)}},
+            "thresholds": {"pass": 95, "marginal": 75}
+        });
+        let started = server.json(
+            "POST",
+            &format!("/canary/{config_id}?application=web"),
+            Some(&request),
+        );
+        let id = started["canaryExecutionId"].as_str().unwrap().to_string();
+        let done = server.wait_for(&format!("/canary/{id}"), |b| b["complete"] == json!(true));
+        assert_eq!(done["status"], "succeeded", "run {run}: {done}");
+    }
+}
