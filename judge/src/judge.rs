@@ -105,7 +105,12 @@ pub fn netflix_metric(
     pair: &MetricSetPair,
     judge: JudgeSettings,
 ) -> Result<CanaryAnalysisResult, JudgeError> {
-    let (settings, control, experiment) = prepare(metric, pair)?;
+    let (settings, mut control, mut experiment) = prepare(metric, pair)?;
+    // Every statistic below is order-independent and sorts its own copy; sorting once here
+    // makes those sorts single linear passes over sorted data (`sort_unstable` detects a
+    // sorted run), which is a few percent of `POST /judge`.
+    control.sort_unstable_by(f64::total_cmp);
+    experiment.sort_unstable_by(f64::total_cmp);
     let classifier = MannWhitneyClassifier { judge };
     let outcome = classifier.classify(&pair.name, &control, &experiment, &settings);
     Ok(build_result(
