@@ -135,6 +135,62 @@ impl Datadog {
     }
 }
 
+impl Datadog {
+    /// Kayenta's `DatadogMetricsService.getMetadata`: the metrics that reported in the
+    /// last hour (`GET /api/v1/metrics?from=<now − 3600 s>`), filtered by name. Kayenta
+    /// caches this list (Datadog allows 100 listings an hour); kanary asks when asked.
+    async fn metric_names(&self, filter: Option<&str>) -> Result<Vec<Value>, SourceError> {
+        let mut url = self.account.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| {
+                SourceError::Config(format!(
+                    "the Datadog URL '{}' cannot have a path",
+                    crate::display_url(&self.account.base_url)
+                ))
+            })?
+            .pop_if_empty()
+            .extend(["api", "v1", "metrics"]);
+        let from = chrono::Utc::now().timestamp() - 3600;
+        url.query_pairs_mut().append_pair("from", &from.to_string());
+        let request = HttpRequest::get(url.clone())
+            .header(
+                HeaderName::from_static("dd-api-key"),
+                &self.account.api_key,
+                true,
+            )?
+            .header(
+                HeaderName::from_static("dd-application-key"),
+                &self.account.application_key,
+                true,
+            )?;
+        let session = self
+            .http
+            .session(Origin::new("datadog", self.account.name.as_str()));
+        let response = session.get(&request).await?;
+        if !response.is_success() {
+            return Err(session
+                .origin()
+                .status(&url, response.status, error_message(&response)));
+        }
+        let body: Value = serde_json::from_slice(&response.body).map_err(|e| {
+            session
+                .origin()
+                .bad_response(&url, format!("the body is not JSON ({e})"))
+        })?;
+        let names = body
+            .get("metrics")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                session
+                    .origin()
+                    .bad_response(&url, "the body has no 'metrics' array")
+            })?
+            .iter()
+            .filter_map(|m| m.as_str().map(str::to_string));
+        Ok(crate::source::filter_names(names, filter))
+    }
+}
+
 impl MetricsSource for Datadog {
     fn service_type(&self) -> &'static str {
         "datadog"
@@ -168,6 +224,13 @@ impl MetricsSource for Datadog {
                 ))
             })?;
         Ok(format!("{metric_name}{{{}}}", scope.scope))
+    }
+
+    fn metadata<'a>(
+        &'a self,
+        filter: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Value>, SourceError>> {
+        Box::pin(self.metric_names(filter))
     }
 
     fn query_metrics<'a>(

@@ -244,20 +244,7 @@ impl Prometheus {
                 format!("the body is not a Prometheus label values answer ({e})"),
             )
         })?;
-        let filter = filter
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .map(str::to_lowercase);
-        Ok(names
-            .data
-            .into_iter()
-            .filter(|n| {
-                filter
-                    .as_deref()
-                    .is_none_or(|f| n.to_lowercase().contains(f))
-            })
-            .map(|n| serde_json::json!({ "name": n }))
-            .collect())
+        Ok(crate::source::filter_names(names.data, filter))
     }
 
     /// `<base>/api/v1/query_range?query=..&start=..&end=..&step=..`, with Kayenta's

@@ -167,3 +167,24 @@ pub(crate) fn metric_query(metric: &CanaryMetricConfig) -> Result<&MetricQuery, 
 pub(crate) fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
+
+/// Kayenta's metadata filter: the names that contain `filter` ignoring case (all of them
+/// without a filter), as `{"name": ...}` descriptors.
+pub(crate) fn filter_names(
+    names: impl IntoIterator<Item = String>,
+    filter: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let filter = filter
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_lowercase);
+    names
+        .into_iter()
+        .filter(|n| {
+            filter
+                .as_deref()
+                .is_none_or(|f| n.to_lowercase().contains(f))
+        })
+        .map(|n| serde_json::json!({ "name": n }))
+        .collect()
+}

@@ -827,3 +827,45 @@ fn debug_output_hides_the_keys() {
     assert_no_key(&text);
     assert!(text.contains(ACCOUNT));
 }
+
+#[tokio::test]
+async fn metadata_lists_the_last_hours_metrics_filtered_by_name() {
+    let server = StandIn::start(|_, _| {
+        reply(
+            200,
+            r#"{"metrics": ["system.cpu.user", "system.CPU.idle", "app.errors"], "from": "1"}"#,
+        )
+    })
+    .await;
+    let dd = source(&server.base_url, quick_policy());
+    let all = dd.metadata(None).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let cpu = dd.metadata(Some("cpu")).await.unwrap();
+    assert_eq!(
+        cpu,
+        vec![
+            serde_json::json!({"name": "system.cpu.user"}),
+            serde_json::json!({"name": "system.CPU.idle"})
+        ]
+    );
+    let seen = server.seen();
+    assert_eq!(seen[0].path, "/api/v1/metrics");
+    let from: i64 = seen[0]
+        .params
+        .iter()
+        .find(|(k, _)| k.as_str() == "from")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let hour_ago = chrono::Utc::now().timestamp() - 3600;
+    assert!((hour_ago - 60..=hour_ago).contains(&from), "from={from}");
+    assert_eq!(seen[0].api_key.as_deref(), Some(API_KEY));
+    assert_no_key(&seen[0].raw_query);
+    let bad = StandIn::start(|_, _| reply(200, r#"{"status": "ok"}"#)).await;
+    let e = source(&bad.base_url, quick_policy())
+        .metadata(None)
+        .await
+        .unwrap_err();
+    assert!(shown(&e).contains("no 'metrics' array"), "{}", shown(&e));
+}
