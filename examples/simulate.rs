@@ -245,6 +245,8 @@ enum Measure {
     Flagged(&'static str),
     /// The named metric Inconclusive.
     Inconclusive(&'static str),
+    /// Any metric flagged by the spread test (kanary-v1's reason says "spread grew").
+    AnySpreadFlag,
 }
 
 impl Measure {
@@ -265,6 +267,12 @@ impl Measure {
             Measure::High(name) => class(name) == "High",
             Measure::Flagged(name) => matches!(class(name), "High" | "Low"),
             Measure::Inconclusive(name) => class(name) == "Inconclusive",
+            Measure::AnySpreadFlag => result.results.iter().any(|r| {
+                matches!(r.classification.as_str(), "High" | "Low")
+                    && r.classification_reason
+                        .as_deref()
+                        .is_some_and(|t| t.contains("spread grew"))
+            }),
         }
     }
 }
@@ -373,9 +381,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ];
     for (name, l) in healthy {
-        let c = study(next_seed(), runs, &l.configs(), &[Measure::AnyFlag], |r| {
-            l.draw(r)
-        });
+        let c = study(
+            next_seed(),
+            runs,
+            &l.configs(),
+            &[Measure::AnyFlag, Measure::AnySpreadFlag],
+            |r| l.draw(r),
+        );
         rows.push(Row {
             scenario: name.to_string(),
             measured: "any metric High/Low",
@@ -384,6 +396,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             kayenta: c[0].0,
             kanary: c[0].1,
         });
+        if l.own_phi != 0.0 {
+            rows.push(Row {
+                scenario: name.to_string(),
+                measured: "(diagnosis) any metric flagged by the spread test",
+                goal: "—",
+                runs,
+                kayenta: c[1].0,
+                kanary: c[1].1,
+            });
+        }
     }
 
     // 4: latency regressions on one metric of 20.
