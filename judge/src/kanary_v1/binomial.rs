@@ -329,9 +329,10 @@ pub fn clopper_pearson(x: u64, n: u64, conf: f64) -> (f64, f64) {
     (lower, upper)
 }
 
-/// The Pearson dispersion φ̂ = X² / (k − 1) of per-step canary counts `c_i` out of totals
-/// `t_i` (steps with t_i > 0), at least 1; 1 when fewer than two steps have events or the
-/// pooled share is 0 or 1.
+/// The dispersion φ̂ of per-step canary counts `c_i` out of totals `t_i` (steps with
+/// t_i > 0): the larger of Pearson's X² / (k − 1) and the direct variance ratio of the
+/// total (see the body), at least 1; 1 when fewer than two steps have events or the pooled
+/// share is 0 or 1.
 pub fn dispersion(canary: &[f64], total: &[f64]) -> f64 {
     let (c_sum, t_sum): (f64, f64) = canary
         .iter()
@@ -346,13 +347,20 @@ pub fn dispersion(canary: &[f64], total: &[f64]) -> f64 {
     if !(p > 0.0 && p < 1.0) {
         return 1.0;
     }
-    let x2: f64 = canary
-        .iter()
-        .zip(total)
-        .filter(|(_, t)| **t > 0.0)
+    let steps = || canary.iter().zip(total).filter(|(_, t)| **t > 0.0);
+    let x2: f64 = steps()
         .map(|(c, t)| (c - t * p).powi(2) / (t * p * (1.0 - p)))
         .sum();
-    let phi = x2 / (k - 1) as f64;
+    let pearson = x2 / (k - 1) as f64;
+    // Pearson's φ̂ assumes each step's extra variance grows with its count, and weights the
+    // steps so that a few bursty minutes barely move it. The variance of the canary's
+    // *total* is what the test needs: Σ(c_i − p·t_i)² over the binomial p(1 − p)·Σt_i,
+    // with k/(k − 1) for the fitted p (the "robust" or sandwich variance of a total,
+    // e.g. McCullagh & Nelder, Generalized Linear Models, 2nd ed., §4.5 and §9.2).
+    // The larger of the two is used, so bursts on a healthy canary are not read as harm.
+    let squares: f64 = steps().map(|(c, t)| (c - t * p).powi(2)).sum();
+    let direct = squares / (p * (1.0 - p) * t_sum) * k as f64 / (k - 1) as f64;
+    let phi = pearson.max(direct);
     if phi.is_finite() { phi.max(1.0) } else { 1.0 }
 }
 
