@@ -391,6 +391,17 @@ pub fn poisson_dispersion(a: &[f64], b: &[f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dispersion_takes_the_direct_variance_of_the_total_when_bursts_dominate() {
+        // p = 60/80 = 0.75; deviations −2.5 (×3) and 7.5. Pearson: (3·6.25/1.875 +
+        // 56.25/9.375)/3 = 16/3; direct: 75/(0.1875·80)·4/3 = 20/3.
+        let phi = dispersion(&[5.0, 5.0, 5.0, 45.0], &[10.0, 10.0, 10.0, 50.0]);
+        assert!((phi - 20.0 / 3.0).abs() < 1e-12, "{phi}");
+        // Steps exactly at the pooled share: no extra variance.
+        assert_eq!(dispersion(&[5.0, 5.0, 5.0], &[10.0, 10.0, 10.0]), 1.0);
+    }
+
     use super::*;
 
     #[test]
