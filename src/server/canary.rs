@@ -260,18 +260,39 @@ async fn start(
         storage_account_name: accounts.storage,
         configuration_account_name: accounts.configuration,
     };
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut execution = Execution::new(
-        id.clone(),
+    let id = submit(
+        state,
         ExecutionKind::Canary,
         application,
         to_value(&record),
+        to_value(&CanaryState::initial(metrics)),
+    )
+    .await?;
+    Ok(Json(json!({ "canaryExecutionId": id })))
+}
+
+/// Stores a new execution (a fresh UUID, its record and initial progress state) and wakes
+/// the executor; returns its id. Both `/canary` and `/standalone_canary_analysis` start
+/// their work here.
+pub(super) async fn submit(
+    state: &AppState,
+    kind: ExecutionKind,
+    application: String,
+    record: Value,
+    initial_state: Value,
+) -> Result<String, ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut execution = Execution::new(
+        id.clone(),
+        kind,
+        application,
+        record,
         crate::executor::now_ms(),
     );
-    execution.state = to_value(&CanaryState::initial(metrics));
+    execution.state = initial_state;
     state.store.create_execution(&execution).await?;
     state.wake.notify_one();
-    Ok(Json(json!({ "canaryExecutionId": id })))
+    Ok(id)
 }
 
 /// `ExecutionMapper.buildExecution`'s checks, in its order; each failure is Kayenta's

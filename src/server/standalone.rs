@@ -117,17 +117,14 @@ async fn start(
         storage_account_name: accounts.storage,
         configuration_account_name: accounts.configuration,
     };
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut execution = Execution::new(
-        id.clone(),
+    let id = super::canary::submit(
+        state,
         ExecutionKind::Standalone,
         application,
         to_value(&record),
-        crate::executor::now_ms(),
-    );
-    execution.state = to_value(&initial);
-    state.store.create_execution(&execution).await?;
-    state.wake.notify_one();
+        to_value(&initial),
+    )
+    .await?;
     Ok(Json(json!({ "canaryAnalysisExecutionId": id })))
 }
 
