@@ -47,6 +47,7 @@ mod input;
 mod json_path;
 mod report;
 pub mod server;
+pub mod stage;
 pub mod store;
 mod validate;
 

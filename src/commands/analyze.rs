@@ -483,7 +483,8 @@ impl Observer for ProgressLines {
     }
 }
 
-fn progress_line(event: &Progress<'_>) -> String {
+/// One line for a runner event (`kanary analyze` and `kanary canary` print them).
+pub(crate) fn progress_line(event: &Progress<'_>) -> String {
     match event {
         Progress::Planned { plan } => format!(
             "{} judgement{} of {} windows, {}",
