@@ -39,7 +39,55 @@ pub enum Command {
     /// Run the Kayenta-compatible canary analysis service (REST API, background executor).
     #[command(long_about = SERVE_LONG_ABOUT, after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
+    /// Run a whole canary stage on Kubernetes: deploy a baseline and a canary next to
+    /// production, analyse them, delete them, and promote the new image on a pass.
+    #[command(long_about = CANARY_LONG_ABOUT, after_help = CANARY_AFTER_HELP)]
+    Canary(Box<CanaryArgs>),
 }
+
+const CANARY_LONG_ABOUT: &str = "\
+Run a whole canary stage on Kubernetes, as release engineers do by hand.
+
+  1. Read production's Deployment (--deployment in --namespace) and its container
+     --container's image (A).
+  2. Create <deployment>-baseline (production's pod template, image A, freshly started) and
+     <deployment>-canary (the same template with --image), --replicas pods each. Their pods
+     keep production's pod labels, so production's Service sends them the same traffic,
+     plus kanary.io/role=baseline|canary and kanary.io/run=<run id>; the Deployments'
+     selectors include those two labels, so they never adopt production's pods.
+  3. Wait until both are available (--ready-timeout); an image that cannot be pulled or a
+     container that keeps crashing fails at once with the pod's reason.
+  4. Analyse them as `kanary analyze` does, with the baseline's name as the control scope
+     and the canary's as the experiment scope (the config's queries select pods by those
+     names, e.g. pod=~\"${scope}-.*\"), every --interval over --lifetime, failing early
+     on a score at or below marginal.
+  5. Delete both, always: pass, fail, error, Ctrl-C.
+  6. On a pass with --promote, set production's container image to --image and wait for
+     its rollout; on a fail, production is left untouched.
+
+Run again after a crash, kanary finds the earlier run's Deployments by their labels and \
+deletes them before it starts.
+
+Kubernetes access: --kubeconfig FILE, else the usual inference (KUBECONFIG, ~/.kube/config, \
+or the in-cluster service account). The permissions needed are in deploy/kanary.yaml: \
+deployments (get, list, watch, create, patch, delete) and pods (get, list, watch).";
+
+const CANARY_AFTER_HELP: &str = "\
+Output: progress on stderr (each phase, each wait, each judgement); on stdout the verdict, \
+the scores and what happened to production, or with --format json the stage's status \
+(the body of GET /stages/canary/{id}).
+
+Exit status:
+  0  the canary passed (and production was promoted with --promote)
+  1  the canary failed; production is untouched
+  2  the stage could not finish: bad flags or config, no permission, the baseline or
+     canary never became available, a fetch failed, canceled (the line says which)
+
+Example:
+  kanary canary --namespace shop --deployment web --container app \\
+      --image registry.example.com/web:1.4.0 --config deploy/canary-config.json \\
+      --prometheus-url http://prometheus.monitoring:9090 \\
+      --lifetime 1h --interval 10m --begin-after 2m --promote";
 
 const JUDGE_LONG_ABOUT: &str = "\
 Judge a recorded canary run offline and print the verdict.
@@ -337,13 +385,10 @@ pub fn parse_byte_size(text: &str) -> Result<usize, String> {
     Ok(bytes)
 }
 
-/// `kanary analyze`. Durations and times are read as text and checked by the command, so
-/// that a mistake is one line naming the flag.
+/// The metrics store of `kanary analyze` and `kanary canary`: one of Prometheus, Datadog or
+/// Cloud Monitoring, with its credentials (from files or the environment, never a flag).
 #[derive(Debug, Clone, Args)]
-pub struct AnalyzeArgs {
-    /// The canary config (JSON, as stored by Kayenta's /canaryConfig).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
+pub struct SourceArgs {
     /// Prometheus base URL, e.g. `http://prometheus:9090`.
     #[arg(long, value_name = "URL", conflicts_with_all = ["datadog_url", "stackdriver_url", "stackdriver_project"])]
     pub prometheus_url: Option<String>,
@@ -378,6 +423,25 @@ pub struct AnalyzeArgs {
     /// The metrics account name errors and logs show (default: the store's type).
     #[arg(long, value_name = "NAME")]
     pub metrics_account: Option<String>,
+    /// Metric queries in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Requests per metric query, the first included (Kayenta: 10, with a backoff of
+    /// 1 s, 2 s, 4 s, ... on 5xx, 408, 429 and network errors).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub attempts: u32,
+}
+
+/// `kanary analyze`. Durations and times are read as text and checked by the command, so
+/// that a mistake is one line naming the flag.
+#[derive(Debug, Clone, Args)]
+pub struct AnalyzeArgs {
+    /// The canary config (JSON, as stored by Kayenta's /canaryConfig).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Where the metrics come from.
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// The scope name the config's metrics use (their `scopeName`).
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub scope_name: String,
@@ -431,15 +495,80 @@ pub struct AnalyzeArgs {
     /// canaryAnalysisExecutionResult.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Metric queries in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
-    pub concurrency: u16,
-    /// Requests per metric query, the first included (Kayenta: 10, with a backoff of
-    /// 1 s, 2 s, 4 s, ... on 5xx, 408, 429 and network errors).
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub attempts: u32,
     /// Also write a self-contained HTML report to FILE: the score per interval and the
     /// last judgement's charts, group scores and verdict.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// `kanary canary`.
+#[derive(Debug, Clone, Args)]
+pub struct CanaryArgs {
+    /// Production's namespace (default: the kubeconfig context's namespace).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Production's Deployment.
+    #[arg(long, value_name = "NAME")]
+    pub deployment: String,
+    /// The container whose image the canary changes.
+    #[arg(long, value_name = "NAME")]
+    pub container: String,
+    /// The canary's image, e.g. registry.example.com/web:1.4.0.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// The canary config (JSON, as stored by Kayenta's /canaryConfig).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Where the metrics come from.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// How long the analysis runs once both are available, e.g. 1h.
+    #[arg(long, value_name = "DURATION")]
+    pub lifetime: String,
+    /// How often to judge, e.g. 5m (default: once, at the end).
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Seconds between data points.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..))]
+    pub step: i64,
+    /// Pods in each of the baseline and the canary.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub replicas: i32,
+    /// Warm-up once both are available, before the first window starts, e.g. 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub begin_after: Option<String>,
+    /// The last score must be at or above this to pass (default 95).
+    #[arg(long, value_name = "N")]
+    pub pass: Option<f64>,
+    /// A score at or below this fails and stops the analysis (default 75).
+    #[arg(long, value_name = "N")]
+    pub marginal: Option<f64>,
+    /// On a pass, set production's container image to --image and wait for its rollout.
+    #[arg(long)]
+    pub promote: bool,
+    /// A label for both sides' pods over production's (repeatable), e.g. --pod-label
+    /// track=canary so that a production selector with track=stable ignores them.
+    #[arg(long = "pod-label", value_name = "KEY=VALUE")]
+    pub pod_labels: Vec<String>,
+    /// Wait at most this long for the baseline and canary to become available.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub ready_timeout: String,
+    /// Wait at most this long for production's rollout after --promote.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub rollout_timeout: String,
+    /// The run id, label kanary.io/run (default: a new random one).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// The scope name the config's metrics use (their `scopeName`).
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub scope_name: String,
+    /// A kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// `text` for people; `json`: the stage's status.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Also write a self-contained HTML report of the analysis to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }

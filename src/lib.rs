@@ -52,7 +52,7 @@ pub mod store;
 mod validate;
 
 pub use cli::{
-    AnalyzeArgs, Cli, ColorChoice, Command, JudgeArgs, LogFormat, OutputFormat, ServeArgs,
+    AnalyzeArgs, CanaryArgs, SourceArgs, Cli, ColorChoice, Command, JudgeArgs, LogFormat, OutputFormat, ServeArgs,
     ValidateArgs, parse_byte_size,
 };
 
@@ -111,5 +111,6 @@ pub fn run(cli: &Cli, output: &mut Output<'_>) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => commands::validate::run(args, output),
         Command::Analyze(args) => commands::analyze::run(args, output),
         Command::Serve(args) => commands::serve::run(args, output),
+        Command::Canary(args) => commands::canary::run(args, output),
     }
 }

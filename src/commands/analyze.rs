@@ -5,7 +5,7 @@ use crate::analysis::{
     self, Analysis, AnalysisError, AnalysisReport, AnalysisSpec, AnalysisThresholds, IntervalError,
     Observer, Plan, Progress, ScopeSpec, SystemClock,
 };
-use crate::cli::{AnalyzeArgs, OutputFormat};
+use crate::cli::{AnalyzeArgs, OutputFormat, SourceArgs};
 use crate::commands::judge::write_report;
 use crate::commands::thresholds;
 use crate::report::html::{self, AnalysisPart, HtmlReport};
@@ -30,7 +30,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The environment, read only for the secrets the help names.
-type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<ExitStatus> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -45,7 +45,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<Ex
     }
     let judge_thresholds = thresholds::resolve(None, args.pass, args.marginal)?;
     let spec = spec(args, judge_thresholds, Utc::now())?;
-    let source = source(args, &env)?;
+    let source = source(&args.source, &env)?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,7 +60,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut Output<'_>) -> anyhow::Result<Ex
         clock: &SystemClock,
         observer: &observer,
         fetch: FetchOptions {
-            concurrency: usize::from(args.concurrency),
+            concurrency: usize::from(args.source.concurrency),
         },
         execution_id_prefix: "analyze",
         progress_every: analysis::DEFAULT_PROGRESS_EVERY,
@@ -319,7 +319,7 @@ fn human_secs(secs: i64) -> String {
 }
 
 /// The metrics source the flags name.
-fn source(args: &AnalyzeArgs, env: Env<'_>) -> anyhow::Result<Box<dyn MetricsSource>> {
+pub(crate) fn source(args: &SourceArgs, env: Env<'_>) -> anyhow::Result<Box<dyn MetricsSource>> {
     let policy = RetryPolicy {
         attempts: args.attempts,
         ..RetryPolicy::default()
@@ -373,7 +373,7 @@ fn read_secret(flag: &str, path: &Path) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-fn prometheus_auth(args: &AnalyzeArgs, env: Env<'_>) -> anyhow::Result<PrometheusAuth> {
+fn prometheus_auth(args: &SourceArgs, env: Env<'_>) -> anyhow::Result<PrometheusAuth> {
     if let Some(path) = &args.prometheus_token_file {
         return Ok(PrometheusAuth::Bearer(read_secret(
             "--prometheus-token-file",
@@ -401,7 +401,7 @@ fn prometheus_auth(args: &AnalyzeArgs, env: Env<'_>) -> anyhow::Result<Prometheu
 }
 
 /// `(api key, application key)` from `--datadog-key-file` or the environment.
-fn datadog_keys(args: &AnalyzeArgs, env: Env<'_>) -> anyhow::Result<(String, String)> {
+fn datadog_keys(args: &SourceArgs, env: Env<'_>) -> anyhow::Result<(String, String)> {
     if let Some(path) = &args.datadog_key_file {
         let shown = path.display();
         let text = std::fs::read_to_string(path)
@@ -449,7 +449,7 @@ fn datadog_keys(args: &AnalyzeArgs, env: Env<'_>) -> anyhow::Result<(String, Str
 }
 
 fn stackdriver_credentials(
-    args: &AnalyzeArgs,
+    args: &SourceArgs,
     env: Env<'_>,
 ) -> anyhow::Result<StackdriverCredentials> {
     if let Some(path) = &args.stackdriver_key_file {
@@ -886,17 +886,17 @@ mod tests {
         };
         let both = |name: &str| Some(format!("{name}-value"));
         assert_eq!(
-            datadog_keys(&args, &both).expect("keys"),
+            datadog_keys(&args.source, &both).expect("keys"),
             (
                 "DD_API_KEY-value".to_string(),
                 "DD_APP_KEY-value".to_string()
             )
         );
         let only_api = |name: &str| (name == "DD_API_KEY").then(|| "k".to_string());
-        let e = datadog_keys(&args, &only_api).expect_err("app key missing");
+        let e = datadog_keys(&args.source, &only_api).expect_err("app key missing");
         assert!(e.to_string().contains("DD_APP_KEY not set"), "{e}");
         let none = |_: &str| None;
-        let e = datadog_keys(&args, &none).expect_err("both missing");
+        let e = datadog_keys(&args.source, &none).expect_err("both missing");
         assert!(
             e.to_string().contains("DD_API_KEY and DD_APP_KEY not set"),
             "{e}"
