@@ -327,6 +327,10 @@ pub struct ServeArgs {
         hide = true
     )]
     pub lease: std::time::Duration,
+    /// A kubeconfig for `POST /stages/canary` (default: the in-cluster service account,
+    /// else KUBECONFIG or ~/.kube/config; without any, the endpoint answers 400).
+    #[arg(long, env = "KANARY_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// Reads `--lease`: `15s`, `1m`, ... (as `analyze` reads durations), at least a second

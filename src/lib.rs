@@ -52,8 +52,8 @@ pub mod store;
 mod validate;
 
 pub use cli::{
-    AnalyzeArgs, CanaryArgs, SourceArgs, Cli, ColorChoice, Command, JudgeArgs, LogFormat, OutputFormat, ServeArgs,
-    ValidateArgs, parse_byte_size,
+    AnalyzeArgs, CanaryArgs, Cli, ColorChoice, Command, JudgeArgs, LogFormat, OutputFormat,
+    ServeArgs, SourceArgs, ValidateArgs, parse_byte_size,
 };
 
 use std::io::Write;

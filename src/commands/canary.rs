@@ -106,9 +106,7 @@ pub(crate) fn run(args: &CanaryArgs, out: &mut Output<'_>) -> anyhow::Result<Exi
     }
     match (status.phase, status.verdict) {
         (StagePhase::Succeeded, _) => Ok(ExitStatus::Success),
-        (StagePhase::Failed, Some(Verdict::Fail)) if status.error.is_none() => {
-            Ok(ExitStatus::Fail)
-        }
+        (StagePhase::Failed, Some(Verdict::Fail)) if status.error.is_none() => Ok(ExitStatus::Fail),
         _ => Err(anyhow!(
             "{}",
             status
@@ -121,11 +119,7 @@ pub(crate) fn run(args: &CanaryArgs, out: &mut Output<'_>) -> anyhow::Result<Exi
 }
 
 /// The spec from the flags.
-fn spec(
-    args: &CanaryArgs,
-    namespace: String,
-    t: ScoreThresholds,
-) -> anyhow::Result<StageSpec> {
+fn spec(args: &CanaryArgs, namespace: String, t: ScoreThresholds) -> anyhow::Result<StageSpec> {
     let duration = |flag: &str, value: &Option<String>| {
         value
             .as_deref()
@@ -325,8 +319,14 @@ mod tests {
             ..StageStatus::default()
         };
         let text = summary(&s);
-        assert!(text.starts_with("canary shop/web with web:B: FAIL\n"), "{text}");
-        assert!(text.contains("scores: 50.0 (stopped after 1 of 6 intervals)"), "{text}");
+        assert!(
+            text.starts_with("canary shop/web with web:B: FAIL\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scores: 50.0 (stopped after 1 of 6 intervals)"),
+            "{text}"
+        );
         assert!(text.ends_with("production: untouched (web:A)\n"), "{text}");
         s.phase = StagePhase::Succeeded;
         s.verdict = Some(Verdict::Pass);

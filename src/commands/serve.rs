@@ -101,6 +101,7 @@ async fn serve(
         }),
         wake: Arc::new(Notify::new()),
         metrics: Arc::new(crate::server::Metrics::new()),
+        kube: kube_client(args.kubeconfig.as_deref()).await?,
     };
 
     writeln!(out.stdout, "listening on http://{local}")?;
@@ -206,6 +207,32 @@ fn is_loopback(ip: IpAddr) -> bool {
             v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
     }
+}
+
+/// The Kubernetes client of `/stages/canary`: `--kubeconfig` must work; without it, a
+/// cluster found by inference is used and its absence only disables the endpoint.
+async fn kube_client(path: Option<&Path>) -> anyhow::Result<Option<kube::Client>> {
+    let config = match path {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| anyhow::anyhow!("--kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("--kubeconfig {}: {e}", path.display()))?
+        }
+        None => match kube::Config::infer().await {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::info!(reason = %e, "no Kubernetes configuration: /stages/canary is disabled");
+                return Ok(None);
+            }
+        },
+    };
+    let url = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config)
+        .map_err(|e| anyhow::anyhow!("cannot build the Kubernetes client: {e}"))?;
+    tracing::info!(cluster = %url, "Kubernetes canary stages enabled");
+    Ok(Some(client))
 }
 
 /// `--accounts` (Kayenta's kayenta.yml) and/or `--prometheus-url` (one more metrics

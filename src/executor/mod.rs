@@ -17,6 +17,7 @@
 
 mod canary;
 pub mod model;
+mod stage;
 mod standalone;
 
 use std::future::Future;
@@ -31,6 +32,7 @@ use tracing::Instrument;
 use crate::server::AppState;
 use crate::store::{Execution, ExecutionKind, ExecutionStatus, Lease, StoreError};
 
+pub use stage::StageRecord;
 pub use standalone::plan_stages;
 
 /// Claims after which an execution is failed instead of run again: its replica died
@@ -181,9 +183,12 @@ async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) 
     let id = execution.id.clone();
     let execution_kind = execution.kind;
 
-    let outcome = if execution.cancel_requested {
+    // A stage cleans up its Deployments itself: it is canceled by telling it, and runs
+    // even when claimed canceled or given up (it then only deletes what it made).
+    let cooperative = execution_kind == ExecutionKind::Stage;
+    let outcome = if execution.cancel_requested && !cooperative {
         Some(canceled(&execution, execution.state.clone()))
-    } else if execution.attempts > MAX_ATTEMPTS {
+    } else if execution.attempts > MAX_ATTEMPTS && !cooperative {
         Some(gave_up(&execution))
     } else {
         let progress = Arc::new(Progress::new(execution.state.clone()));
@@ -198,12 +203,24 @@ async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) 
             progress.clone(),
             stop_tx,
         )));
+        let give_up = execution.attempts > MAX_ATTEMPTS;
+        let (cancel_tx, cancel_rx) = watch::channel(execution.cancel_requested || give_up);
         let work = async {
             match execution.kind {
                 ExecutionKind::Canary => canary::run(&state, &execution, &progress).await,
                 ExecutionKind::Standalone => standalone::run(&state, &execution, &progress).await,
+                ExecutionKind::Stage => {
+                    let (status, final_state) =
+                        stage::run(&state, &execution, &progress, cancel_rx).await;
+                    if give_up {
+                        gave_up_stage(&execution, final_state)
+                    } else {
+                        (status, final_state)
+                    }
+                }
             }
         };
+        tokio::pin!(work);
         let stopped = async {
             loop {
                 if let Some(stop) = *stop_rx.borrow_and_update() {
@@ -216,8 +233,13 @@ async fn run_one(state: AppState, options: WorkerOptions, execution: Execution) 
             }
         };
         let outcome = tokio::select! {
-            outcome = work => Some(outcome),
+            outcome = &mut work => Some(outcome),
             stop = stopped => match stop {
+                Stop::Cancel if cooperative => {
+                    // The stage deletes its Deployments, then ends CANCELED itself.
+                    let _ = cancel_tx.send(true);
+                    Some(work.await)
+                }
                 Stop::Cancel => Some(canceled(&execution, progress.snapshot())),
                 Stop::Lost => {
                     tracing::warn!(execution = %id, "lease lost; another replica has the execution");
@@ -303,6 +325,8 @@ fn canceled(execution: &Execution, state: Value) -> Outcome {
             s.finish_running("CANCELED");
             to_value(&s)
         }
+        // Not reached: a stage ends canceled by itself (see `run_one`).
+        ExecutionKind::Stage => state,
     };
     (ExecutionStatus::Canceled, state)
 }
@@ -334,8 +358,23 @@ fn gave_up(execution: &Execution) -> Outcome {
             s.exception = Some(exception);
             to_value(&s)
         }
+        ExecutionKind::Stage => return gave_up_stage(execution, execution.state.clone()),
     };
     (ExecutionStatus::Terminal, state)
+}
+
+/// A stage given up after its cleanup ran: failed, with the reason.
+fn gave_up_stage(execution: &Execution, state: Value) -> Outcome {
+    let reason = format!(
+        "The stage was interrupted {} times (the replica running it stopped before it finished); kanary deleted its Deployments and does not retry it again.",
+        execution.attempts.saturating_sub(1)
+    );
+    tracing::error!(execution = %execution.id, attempts = execution.attempts, "giving up");
+    let mut s: crate::stage::StageStatus = serde_json::from_value(state).unwrap_or_default();
+    s.phase = crate::stage::StagePhase::Failed;
+    s.error = Some(reason.clone());
+    s.message = Some(reason);
+    (ExecutionStatus::Terminal, to_value(&s))
 }
 
 /// Serializes a state (these types always serialize).

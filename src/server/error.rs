@@ -37,6 +37,14 @@ impl ApiError {
         }
     }
 
+    /// 409: the request conflicts with work in progress.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            message: message.into(),
+        }
+    }
+
     /// 500: the detail is logged, the client sees a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");

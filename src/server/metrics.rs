@@ -384,7 +384,11 @@ async fn active_executions(
 ) -> Option<BTreeMap<(&'static str, &'static str), usize>> {
     let mut counts = BTreeMap::new();
     for status in [ExecutionStatus::NotStarted, ExecutionStatus::Running] {
-        for kind in [ExecutionKind::Canary, ExecutionKind::Standalone] {
+        for kind in [
+            ExecutionKind::Canary,
+            ExecutionKind::Standalone,
+            ExecutionKind::Stage,
+        ] {
             counts.insert((kind.as_str(), status.as_lower()), 0);
         }
         let query = ExecutionQuery {
@@ -557,7 +561,11 @@ fn render_executor(out: &mut String, state: &AppState, series: &Series) -> std::
     // Every (kind, final status) is written, 0 until it happens, so that rates and
     // ratios exist from the start.
     let mut completed: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for kind in [ExecutionKind::Canary, ExecutionKind::Standalone] {
+    for kind in [
+        ExecutionKind::Canary,
+        ExecutionKind::Standalone,
+        ExecutionKind::Stage,
+    ] {
         for status in FINAL_STATUSES {
             completed.insert((kind.as_str(), status.as_lower()), 0);
         }

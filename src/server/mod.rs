@@ -12,6 +12,7 @@ mod credentials;
 mod health;
 mod judges;
 mod metrics;
+mod stages;
 mod standalone;
 mod storage;
 
@@ -70,6 +71,9 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// What this replica measured (HTTP and executor), served by `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The Kubernetes API for `/stages/canary` (`None`: no cluster configured; the
+    /// endpoint then says so).
+    pub kube: Option<kube::Client>,
 }
 
 impl AppState {
@@ -81,7 +85,14 @@ impl AppState {
             settings: Arc::new(ServerSettings::default()),
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::new()),
+            kube: None,
         }
+    }
+
+    /// The same state with a Kubernetes client for `/stages/canary`.
+    pub fn with_kube(mut self, client: kube::Client) -> Self {
+        self.kube = Some(client);
+        self
     }
 }
 
@@ -91,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .merge(config::routes())
         .merge(canary::routes())
         .merge(standalone::routes())
+        .merge(stages::routes())
         .merge(judges::routes())
         .merge(storage::routes())
         .merge(credentials::routes());

@@ -159,7 +159,15 @@ impl<'s, 'a> Driver<'s, 'a> {
             .deployments
             .get(&self.spec.deployment)
             .await
-            .map_err(|e| api_error("get", DEPLOYMENTS, self.ns(), Some(&self.spec.deployment), e))?;
+            .map_err(|e| {
+                api_error(
+                    "get",
+                    DEPLOYMENTS,
+                    self.ns(),
+                    Some(&self.spec.deployment),
+                    e,
+                )
+            })?;
         let production_image = resources::production_image(&production, &self.spec.container)?;
         self.update(|s| s.production_image = Some(production_image.clone()));
         self.line(&format!(
@@ -286,7 +294,11 @@ impl<'s, 'a> Driver<'s, 'a> {
     }
 
     async fn create(&self, name: &str, object: &Deployment) -> Result<(), StageError> {
-        match self.deployments.create(&PostParams::default(), object).await {
+        match self
+            .deployments
+            .create(&PostParams::default(), object)
+            .await
+        {
             Ok(_) => {
                 self.line(&format!("created {}/{name}", self.ns()));
                 Ok(())
@@ -304,7 +316,11 @@ impl<'s, 'a> Driver<'s, 'a> {
     /// Deletes a Deployment and (by background propagation) its pods; gone already is
     /// fine.
     async fn delete(&self, name: &str) -> Result<(), StageError> {
-        match self.deployments.delete(name, &DeleteParams::background()).await {
+        match self
+            .deployments
+            .delete(name, &DeleteParams::background())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => Err(api_error("delete", DEPLOYMENTS, self.ns(), Some(name), e)),
@@ -338,7 +354,8 @@ impl<'s, 'a> Driver<'s, 'a> {
         )
         .default_backoff()
         .map(|_| ());
-        let mut events = std::pin::pin!(futures_util::stream::select(deployment_events, pod_events));
+        let mut events =
+            std::pin::pin!(futures_util::stream::select(deployment_events, pod_events));
         let mut last_waiting = String::new();
         let wait = async {
             loop {
@@ -582,7 +599,13 @@ impl<'s, 'a> Driver<'s, 'a> {
             )
             .await
             .map_err(|e| {
-                api_error("patch", DEPLOYMENTS, self.ns(), Some(&self.spec.deployment), e)
+                api_error(
+                    "patch",
+                    DEPLOYMENTS,
+                    self.ns(),
+                    Some(&self.spec.deployment),
+                    e,
+                )
             })?;
         self.line(&format!(
             "patched {}/{} to {}; waiting for its rollout",
@@ -617,9 +640,11 @@ impl<'s, 'a> Driver<'s, 'a> {
 }
 
 fn runs_image(pod: &Pod, image: &str) -> bool {
-    pod.spec
-        .as_ref()
-        .is_some_and(|s| s.containers.iter().any(|c| c.image.as_deref() == Some(image)))
+    pod.spec.as_ref().is_some_and(|s| {
+        s.containers
+            .iter()
+            .any(|c| c.image.as_deref() == Some(image))
+    })
 }
 
 /// Turns the analysis's progress into the stage's status and lines.
@@ -644,7 +669,9 @@ impl Observer for AnalysisObserver<'_, '_, '_> {
                     s.message = Some(format!("waiting for interval {}/{of}", window.index));
                 });
             }
-            Progress::Judged { window, of, result, .. } => {
+            Progress::Judged {
+                window, of, result, ..
+            } => {
                 let score = result.score.score;
                 self.driver.update(|s| {
                     s.interval = Some(window.index);
@@ -660,8 +687,6 @@ impl Observer for AnalysisObserver<'_, '_, '_> {
             Progress::StoppedEarly { .. } => {}
         }
         self.driver
-            .stage
-            .observer
             .line(&crate::commands::analyze::progress_line(event));
     }
 }

@@ -239,7 +239,9 @@ pub fn rollout(deployment: &Deployment) -> Rollout {
         ));
     }
     for c in status.conditions.iter().flatten() {
-        if c.type_.as_deref() == Some("Progressing") && c.reason.as_deref() == Some("ProgressDeadlineExceeded") {
+        if c.type_.as_deref() == Some("Progressing")
+            && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+        {
             return Rollout::Failed(format!(
                 "deployment {name} exceeded its progress deadline{}",
                 c.message
@@ -536,9 +538,15 @@ mod tests {
         };
         assert!(selects(&s, &l(&[("app", "web"), ("tier", "fe")])));
         assert!(!selects(&s, &l(&[("app", "db"), ("tier", "fe")])));
-        assert!(!selects(&s, &l(&[("app", "web"), ("tier", "fe"), ("track", "canary")])));
+        assert!(!selects(
+            &s,
+            &l(&[("app", "web"), ("tier", "fe"), ("track", "canary")])
+        ));
         assert!(!selects(&s, &l(&[("app", "web")])));
-        assert!(!selects(&s, &l(&[("app", "web"), ("tier", "x"), ("legacy", "1")])));
+        assert!(!selects(
+            &s,
+            &l(&[("app", "web"), ("tier", "x"), ("legacy", "1")])
+        ));
         assert!(selects(&LabelSelector::default(), &l(&[])));
     }
 
@@ -559,11 +567,17 @@ mod tests {
             )
         );
         assert_eq!(
-            rollout(&d(1, json!({"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1}))),
+            rollout(&d(
+                1,
+                json!({"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1})
+            )),
             Rollout::Waiting("web-canary: 1 of 2 new replicas have been updated".into())
         );
         assert_eq!(
-            rollout(&d(1, json!({"observedGeneration": 1, "updatedReplicas": 2, "replicas": 3}))),
+            rollout(&d(
+                1,
+                json!({"observedGeneration": 1, "updatedReplicas": 2, "replicas": 3})
+            )),
             Rollout::Waiting("web-canary: 1 old replicas are pending termination".into())
         );
         assert_eq!(
@@ -651,6 +665,9 @@ mod tests {
         assert!(check_label_value("runId", &"a".repeat(64)).is_err());
         assert!(check_deployment_name("deployment", "web").is_ok());
         let e = check_deployment_name("deployment", "Web").expect_err("upper case");
-        assert!(e.to_string().starts_with("deployment: 'Web' is not a valid"));
+        assert!(
+            e.to_string()
+                .starts_with("deployment: 'Web' is not a valid")
+        );
     }
 }

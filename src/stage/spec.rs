@@ -92,7 +92,9 @@ impl StageSpec {
             }
         }
         if self.step_secs <= 0 {
-            return Err(StageError::Invalid("step: must be at least 1 second".into()));
+            return Err(StageError::Invalid(
+                "step: must be at least 1 second".into(),
+            ));
         }
         for (k, v) in &self.pod_labels {
             if k.starts_with("kanary.io/") {
@@ -395,7 +397,10 @@ mod tests {
         };
         assert!(with("lifetime", json!("1x")).starts_with("lifetime: '1x' is not a duration"));
         assert!(with("interval", json!("2h")).starts_with("interval: 7200s must be"));
-        assert_eq!(with("replicas", json!(0)), "replicas: 0 is not between 1 and 100");
+        assert_eq!(
+            with("replicas", json!(0)),
+            "replicas: 0 is not between 1 and 100"
+        );
         assert!(with("deployment", json!("Web_1")).starts_with("deployment: 'Web_1'"));
         assert!(with("image", json!("a b")).starts_with("image: 'a b'"));
         assert!(

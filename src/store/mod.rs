@@ -116,6 +116,8 @@ pub enum ExecutionKind {
     Canary,
     /// `POST /standalone_canary_analysis`: Kayenta's multi-interval analysis.
     Standalone,
+    /// `POST /stages/canary`: the Kubernetes canary stage.
+    Stage,
 }
 
 impl ExecutionKind {
@@ -124,6 +126,7 @@ impl ExecutionKind {
         match self {
             ExecutionKind::Canary => "canary",
             ExecutionKind::Standalone => "standalone",
+            ExecutionKind::Stage => "stage",
         }
     }
 
@@ -132,6 +135,7 @@ impl ExecutionKind {
         match s {
             "canary" => Some(ExecutionKind::Canary),
             "standalone" => Some(ExecutionKind::Standalone),
+            "stage" => Some(ExecutionKind::Stage),
             _ => None,
         }
     }
