@@ -401,9 +401,9 @@ impl<'s, 'a> Driver<'s, 'a> {
         match tokio::time::timeout(timeout, wait).await {
             Ok(result) => result,
             Err(_) => Err(StageError::Timeout(format!(
-                "{} not available after {}s: {}",
+                "{} not available after {}: {}",
                 names.join(" and "),
-                timeout.as_secs(),
+                human(timeout),
                 if last_waiting.is_empty() {
                     "no progress".to_string()
                 } else {
@@ -636,6 +636,17 @@ impl<'s, 'a> Driver<'s, 'a> {
             self.spec.image
         ));
         Ok(())
+    }
+}
+
+/// `10m`, `90s`, `300ms`.
+fn human(d: Duration) -> String {
+    if d.subsec_millis() > 0 || d.is_zero() {
+        format!("{}ms", d.as_millis())
+    } else if d.as_secs() % 60 == 0 {
+        format!("{}m", d.as_secs() / 60)
+    } else {
+        format!("{}s", d.as_secs())
     }
 }
 
