@@ -69,7 +69,7 @@ fn available(d: Option<&Deployment>) -> bool {
     let Some(d) = d else { return false };
     let Some(status) = &d.status else { return false };
     status.observed_generation == d.metadata.generation
-        && status.available_replicas.unwrap_or(0) >= d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+        && status.available_replicas.unwrap_or(0) >= d.spec.replicas.unwrap_or(1)
         && status.conditions.iter().flatten().any(|c| {
             c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
         })
@@ -105,7 +105,7 @@ async fn create_then_get_fills_system_fields_and_defaults() {
         .parse()
         .expect("a numeric resourceVersion");
     assert!(rv >= 1);
-    let spec = got.spec.expect("spec");
+    let spec = got.spec;
     assert_eq!(spec.replicas, Some(1), "replicas defaults to 1");
     assert_eq!(spec.revision_history_limit, Some(10));
     let containers = spec.template.spec.expect("pod spec").containers;
@@ -210,7 +210,7 @@ async fn list_selects_by_labels_and_fields() {
     );
     // Pods of the seeded deployments exist, labelled with the template and its hash.
     let pods: Api<Pod> = Api::namespaced(client(&fake), "prod");
-    let all = pods.list(&ListParams::default().labels("app=web,pod-template-hash")).await.expect("pods");
+    let all = pods.list(&ListParams::default().labels("pod-template-hash,track=stable")).await.expect("pods");
     assert_eq!(all.items.len(), 3);
     // Malformed selectors are 400s.
     for bad in ["app in web", "app=web,", "a b", "app=(x"] {
@@ -240,7 +240,7 @@ async fn replace_with_a_stale_resource_version_is_a_conflict() {
     );
     // A spec change bumps the generation.
     let mut latest = api.get("web").await.expect("get");
-    latest.spec.as_mut().expect("spec").replicas = Some(3);
+    latest.spec.replicas = Some(3);
     let scaled = api.replace("web", &PostParams::default(), &latest).await.expect("replace");
     assert_eq!(scaled.metadata.generation, Some(2));
     let scaled = wait_available(&api, "web").await;
@@ -270,7 +270,7 @@ async fn strategic_merge_patch_merges_containers_env_and_deletes_nulls() {
     let labels = patched.metadata.labels.clone().expect("labels");
     assert_eq!(labels.get("app"), None, "null deletes a key");
     assert_eq!(labels.get("kanary.io/run").map(String::as_str), Some("r1"));
-    let containers = patched.spec.expect("spec").template.spec.expect("pod spec").containers;
+    let containers = patched.spec.template.spec.expect("pod spec").containers;
     assert_eq!(containers.len(), 2, "the sidecar is kept");
     assert_eq!((containers[0].name.as_str(), containers[0].image.as_deref()), ("app", Some("web:2")));
     assert_eq!((containers[1].name.as_str(), containers[1].image.as_deref()), ("sidecar", Some("proxy:1.0")));
@@ -297,17 +297,10 @@ async fn strategic_merge_patch_merges_containers_env_and_deletes_nulls() {
         .patch("web", &PatchParams::default(), &Patch::Strategic(&delete_sidecar))
         .await
         .expect("patch");
-    let names: Vec<String> = patched.spec.expect("spec").template.spec.expect("pod spec").containers
+    let names: Vec<String> = patched.spec.template.spec.expect("pod spec").containers
         .into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["app"]);
     assert_eq!(patched.metadata.generation, Some(3));
-    // A patch that changes nothing is no write.
-    let rv = patched.metadata.resource_version.clone();
-    let same = api
-        .patch("web", &PatchParams::default(), &Patch::Strategic(&json!({"metadata": {"labels": {"kanary.io/run": "r1"}}})))
-        .await
-        .expect("patch");
-    assert_eq!(same.metadata.resource_version, rv);
     // A patch to a missing object is a 404.
     let (code, _, message) = api_error(
         api.patch("nope", &PatchParams::default(), &Patch::Strategic(&json!({}))).await,
@@ -315,6 +308,13 @@ async fn strategic_merge_patch_merges_containers_env_and_deletes_nulls() {
     assert_eq!((code, message.as_str()), (404, "deployments.apps \"nope\" not found"));
     // The patched deployment rolls out with the new image.
     wait_available(&api, "web").await;
+    // A patch that changes nothing is no write (once the controller is done writing).
+    let rv = api.get("web").await.expect("get").metadata.resource_version;
+    let same = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(&json!({"metadata": {"labels": {"kanary.io/run": "r1"}}})))
+        .await
+        .expect("patch");
+    assert_eq!(same.metadata.resource_version, rv);
     let pods: Api<Pod> = Api::namespaced(client(&fake), "prod");
     let pods = pods.list(&ListParams::default().labels("kanary.io/run!=x,track=stable")).await.expect("pods");
     assert_eq!(pods.items.len(), 1, "the old pod is replaced");
@@ -350,7 +350,7 @@ async fn other_patch_types_are_unsupported_media_types() {
         }
         other => panic!("expected 415, got {other:?}"),
     }
-    assert_eq!(api.get("web").await.expect("get").spec.expect("spec").replicas, Some(1));
+    assert_eq!(api.get("web").await.expect("get").spec.replicas, Some(1));
     let recorded: Vec<(String, Option<String>, u16)> = fake
         .requests()
         .into_iter()
@@ -647,6 +647,8 @@ async fn invalid_deployments_are_rejected_with_the_apiservers_message() {
 async fn watch_streams_added_modified_deleted_in_order() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    // Something else first, so that the watch starts from a resourceVersion other than "0".
+    api.create(&PostParams::default(), &deployment("other", "web:1")).await.expect("create");
     let from = api.list(&ListParams::default()).await.expect("list").metadata.resource_version.expect("rv");
     api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
     wait_available(&api, "web").await;
@@ -654,7 +656,7 @@ async fn watch_streams_added_modified_deleted_in_order() {
     // A watch from before the create replays the history, then times out (1 s).
     let events: Vec<WatchEvent<Deployment>> = tokio::time::timeout(
         HANG,
-        api.watch(&WatchParams::default().timeout(1), &from)
+        api.watch(&WatchParams::default().labels("app=web").timeout(1), &from)
             .await
             .expect("watch")
             .try_collect(),
@@ -719,6 +721,9 @@ async fn compacted_history_gives_410_and_the_watcher_recovers() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
     api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
+    // Compact once the controller is done, so that resourceVersion 1 is older than the
+    // history kept.
+    wait_available(&api, "web").await;
     fake.compact();
     let events: Vec<WatchEvent<Deployment>> = api
         .watch(&WatchParams::default().timeout(1), "1")
@@ -771,7 +776,7 @@ async fn seeded_production_is_running_and_kubeconfig_works() {
     assert_eq!(config.default_namespace, "default");
     let api: Api<Deployment> = Api::namespaced(Client::try_from(config).expect("client"), "prod");
     let got = api.get("web").await.expect("get through the kubeconfig");
-    assert_eq!(got.spec.expect("spec").replicas, Some(2));
+    assert_eq!(got.spec.replicas, Some(2));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -878,7 +883,7 @@ fn deploy_manifests_deserialise_and_the_role_grants_only_what_the_stage_needs() 
     );
 
     let kanary = kanary.expect("the kanary Deployment");
-    let pod = kanary.spec.expect("spec").template.spec.expect("pod spec");
+    let pod = kanary.spec.template.spec.expect("pod spec");
     assert_eq!(pod.service_account_name.as_deref(), Some("kanary"));
     let container = &pod.containers[0];
     assert_eq!(container.args.as_ref().map(|a| a[0].as_str()), Some("serve"));

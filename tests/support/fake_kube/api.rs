@@ -180,10 +180,10 @@ fn dispatch(
         ));
     };
     let query = Query(form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect());
-    let watch = matches!(query.get("watch"), Some("true") | Some("1"));
+    let watching = matches!(query.get("watch"), Some("true") | Some("1"));
     let verb = match (method.as_str(), &target.name, &target.ns) {
         ("GET", Some(_), _) => "get",
-        ("GET", None, _) if watch => "watch",
+        ("GET", None, _) if watching => "watch",
         ("GET", None, _) => "list",
         ("POST", None, Some(_)) => "create",
         ("PUT", Some(_), _) => "update",

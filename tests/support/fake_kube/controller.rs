@@ -75,7 +75,7 @@ fn default_pod_spec(spec: &mut Value) {
             // `:latest` or no tag: Always; otherwise IfNotPresent (core/v1 defaults.go).
             let image = container.get("image").and_then(Value::as_str).unwrap_or("");
             let last = image.rsplit('/').next().unwrap_or(image);
-            let tagged = last.contains(':') && !last.ends_with(":latest") || image.contains('@');
+            let tagged = (last.contains(':') && !last.ends_with(":latest")) || image.contains('@');
             let policy = if tagged { "IfNotPresent" } else { "Always" };
             set_default(container, "imagePullPolicy", json!(policy));
             if let Some(Value::Array(ports)) = container.get_mut("ports") {
@@ -322,8 +322,8 @@ fn condition(kind: &str, status: bool, reason: Option<&str>, message: Option<&st
 
 /// A pod's status: `settled` = after the behaviour's delay.
 fn pod_status(state: &State, pod_name: &str, ns: &str, uid: &str, spec: &Value, settled: bool) -> Value {
-    let (outcome, _) = outcome(state, spec);
-    if outcome == Outcome::Never {
+    let (pod_outcome, _) = outcome(state, spec);
+    if pod_outcome == Outcome::Never {
         return json!({"phase": "Pending", "qosClass": "BestEffort"});
     }
     let started = now();
@@ -389,7 +389,7 @@ fn pod_status(state: &State, pod_name: &str, ns: &str, uid: &str, spec: &Value, 
     let message = format!("containers with unready status: [{}]", unready.join(" "));
     let not_ready = (!ready).then_some("ContainersNotReady");
     let not_ready_message = (!ready).then_some(message.as_str());
-    let phase = match (settled, outcome) {
+    let phase = match (settled, pod_outcome) {
         (true, Outcome::Ready) | (true, Outcome::CrashLoopBackOff) => "Running",
         _ => "Pending",
     };

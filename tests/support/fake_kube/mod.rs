@@ -135,9 +135,13 @@ impl FakeKube {
             .enable_all()
             .build()
             .expect("build the fake API server's runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        // Bound here with std (start() may run inside a test's runtime, where block_on
+        // panics), served from the server's own thread.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("bind the fake API server to 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener for tokio");
         let addr = listener.local_addr().expect("local address of the fake API server");
         let (changed, _) = tokio::sync::watch::channel(0);
         let shared = Arc::new(Shared {
@@ -151,6 +155,8 @@ impl FakeKube {
             .name("fake-kube".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)
+                        .expect("register the listener with tokio");
                     let serve = axum::serve(listener, app);
                     tokio::select! {
                         result = serve => {

@@ -353,7 +353,7 @@ impl State {
     pub fn list(&self, kind: Kind, ns: Option<&str>) -> Vec<Value> {
         self.objects
             .iter()
-            .filter(|((k, n, _), _)| *k == kind && ns.is_none_or(|ns| ns == n))
+            .filter(|((k, n, _), _)| *k == kind && ns.is_none_or(|ns| ns == n.as_str()))
             .map(|(_, v)| v.clone())
             .collect()
     }
