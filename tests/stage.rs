@@ -6,6 +6,8 @@
 
 #[path = "support/fake_kube/mod.rs"]
 mod fake_kube;
+#[path = "support/stage_fixtures.rs"]
+mod stage_fixtures;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -15,38 +17,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use fake_kube::{Behaviour, FakeKube};
 use kanary::analysis::{AnalysisThresholds, Clock};
 use kanary::stage::{self, Stage, StageObserver, StagePhase, StageSpec, StageStatus, Verdict};
-use kanary_judge::{CanaryConfig, CanaryMetricConfig, MetricSet};
+use kanary_metrics_sources::FetchOptions;
 use kanary_metrics_sources::http::BoxFuture;
-use kanary_metrics_sources::{CanaryScope, FetchOptions, MetricsSource, SourceError};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
-
-const NS: &str = "shop";
-const IMAGE_A: &str = "registry.example/web:A";
-const IMAGE_B: &str = "registry.example/web:B";
-
-fn config() -> CanaryConfig {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/analyze/config.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("config")).expect("config")
-}
-
-fn production() -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": NS},
-        "spec": {
-            "replicas": 3,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [
-                    {"name": "app", "image": IMAGE_A},
-                    {"name": "proxy", "image": "envoy:1.30"}
-                ]}
-            }
-        }
-    })
-}
+use stage_fixtures::{IMAGE_A, IMAGE_B, NS, Source, config, production};
+use tokio::sync::watch;
 
 /// A clock whose sleeps return at once and move its time forward.
 struct FakeClock(Mutex<DateTime<Utc>>);
@@ -65,86 +40,6 @@ impl Clock for FakeClock {
     fn sleep(&self, duration: Duration) -> BoxFuture<'_, ()> {
         *self.0.lock().expect("lock") += TimeDelta::from_std(duration).expect("duration");
         Box::pin(async {})
-    }
-}
-
-/// Aligned series a minute apart: the same pattern on both sides, the canary's 5 times
-/// higher when `bad`. `hang` makes every fetch wait forever after signalling `entered`.
-struct Source {
-    bad: bool,
-    hang: bool,
-    entered: Notify,
-    scopes: Mutex<Vec<(String, String)>>,
-}
-
-impl Source {
-    fn new(bad: bool) -> Self {
-        Self {
-            bad,
-            hang: false,
-            entered: Notify::new(),
-            scopes: Mutex::new(Vec::new()),
-        }
-    }
-}
-
-impl MetricsSource for Source {
-    fn service_type(&self) -> &'static str {
-        "prometheus"
-    }
-
-    fn account(&self) -> &str {
-        "memory"
-    }
-
-    fn build_query(
-        &self,
-        _config: &CanaryConfig,
-        metric: &CanaryMetricConfig,
-        scope: &CanaryScope,
-    ) -> Result<String, SourceError> {
-        Ok(format!("{}{{pod=~\"{}-.*\"}}", metric.name(), scope.scope))
-    }
-
-    fn query_metrics<'a>(
-        &'a self,
-        _config: &'a CanaryConfig,
-        metric: &'a CanaryMetricConfig,
-        scope: &'a CanaryScope,
-    ) -> BoxFuture<'a, Result<Vec<MetricSet>, SourceError>> {
-        Box::pin(async move {
-            self.scopes
-                .lock()
-                .expect("lock")
-                .push((scope.scope.clone(), scope.location.clone()));
-            if self.hang {
-                self.entered.notify_one();
-                std::future::pending::<()>().await;
-            }
-            let grid = scope.grid()?;
-            let factor = if self.bad && scope.scope.ends_with("-canary") {
-                5.0
-            } else {
-                1.0
-            };
-            let values = (0..grid.len())
-                .map(|k| {
-                    let t = grid.instant_ms(k);
-                    factor * (1.0 + ((t / 60_000) % 7) as f64 * 0.05)
-                })
-                .collect();
-            Ok(vec![MetricSet {
-                name: metric.name().to_string(),
-                tags: BTreeMap::new(),
-                start_time_millis: grid.start_ms(),
-                start_time_iso: None,
-                end_time_millis: grid.end_ms(),
-                end_time_iso: None,
-                step_millis: grid.step_ms(),
-                values,
-                attributes: BTreeMap::new(),
-            }])
-        })
     }
 }
 
@@ -296,7 +191,10 @@ async fn a_passing_canary_is_promoted_and_both_are_deleted() {
     );
     // Production runs B in `app`, the other container untouched; the rollout finished.
     assert_eq!(image_of(&fake, "web", "app").as_deref(), Some(IMAGE_B));
-    assert_eq!(image_of(&fake, "web", "proxy").as_deref(), Some("envoy:1.30"));
+    assert_eq!(
+        image_of(&fake, "web", "proxy").as_deref(),
+        Some("envoy:1.30")
+    );
     let web = fake.get("Deployment", NS, "web").expect("production");
     assert_eq!(web["status"]["updatedReplicas"], 3);
     // One strategic merge patch.
@@ -313,7 +211,9 @@ async fn a_passing_canary_is_promoted_and_both_are_deleted() {
     assert!(!scopes.iter().any(|(s, _)| s == "web"));
     // Production's selector `app: web` matches the canary pods: the warning says so.
     assert!(
-        s.warnings.iter().any(|w| w.contains("production's selector app=web also matches")),
+        s.warnings
+            .iter()
+            .any(|w| w.contains("production's selector app=web also matches")),
         "{:?}",
         s.warnings
     );
@@ -333,9 +233,17 @@ async fn baseline_and_canary_are_built_as_the_issue_says() {
         () = source.entered.notified() => {}
     }
     let canary = fake.get("Deployment", NS, "web-canary").expect("canary");
-    let baseline = fake.get("Deployment", NS, "web-baseline").expect("baseline");
-    assert_eq!(image_of(&fake, "web-canary", "app").as_deref(), Some(IMAGE_B));
-    assert_eq!(image_of(&fake, "web-baseline", "app").as_deref(), Some(IMAGE_A));
+    let baseline = fake
+        .get("Deployment", NS, "web-baseline")
+        .expect("baseline");
+    assert_eq!(
+        image_of(&fake, "web-canary", "app").as_deref(),
+        Some(IMAGE_B)
+    );
+    assert_eq!(
+        image_of(&fake, "web-baseline", "app").as_deref(),
+        Some(IMAGE_A)
+    );
     assert_eq!(canary["spec"]["replicas"], 1);
     assert_eq!(
         canary["spec"]["template"]["metadata"]["labels"],
@@ -345,7 +253,10 @@ async fn baseline_and_canary_are_built_as_the_issue_says() {
         baseline["spec"]["selector"]["matchLabels"],
         json!({"app": "web", "kanary.io/role": "baseline", "kanary.io/run": "look-1"})
     );
-    assert_eq!(canary["metadata"]["labels"]["app.kubernetes.io/managed-by"], "kanary");
+    assert_eq!(
+        canary["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kanary"
+    );
     assert_eq!(canary["metadata"]["labels"]["kanary.io/target"], "web");
     // Production's pods were not adopted: still 3, none with kanary labels.
     let production_pods = fake
@@ -373,7 +284,10 @@ async fn a_failing_canary_leaves_production_untouched() {
     assert_eq!(s.scores.len(), 1);
     assert_eq!(s.intervals, Some(3));
     assert!(
-        s.message.as_deref().unwrap_or_default().contains("production left untouched"),
+        s.message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("production left untouched"),
         "{s:?}"
     );
     assert_eq!(image_of(&fake, "web", "app").as_deref(), Some(IMAGE_A));
@@ -400,7 +314,10 @@ async fn never_ready_times_out_and_both_are_deleted() {
         error.starts_with("web-baseline and web-canary not available after 300ms: web-canary: 0 of 1 updated replicas are available"),
         "{error}"
     );
-    assert!(source.scopes.lock().expect("lock").is_empty(), "no analysis");
+    assert!(
+        source.scopes.lock().expect("lock").is_empty(),
+        "no analysis"
+    );
     assert!(kanary_deployments(&fake).is_empty());
     assert_eq!(kanary_pods(&fake), 0);
 }
@@ -436,7 +353,10 @@ async fn a_crash_looping_canary_fails_fast() {
         .await;
     let error = outcome.status.error.clone().unwrap_or_default();
     assert!(error.starts_with("pod web-canary-"), "{error}");
-    assert!(error.contains(": container app: CrashLoopBackOff: back-off"), "{error}");
+    assert!(
+        error.contains(": container app: CrashLoopBackOff: back-off"),
+        "{error}"
+    );
     assert!(
         error.ends_with(" (restarted 3 times, last exit code 1)"),
         "{error}"
@@ -459,18 +379,30 @@ async fn a_rerun_after_a_crash_deletes_the_leftovers() {
             () = hanging.entered.notified() => {}
         }
     }
-    assert_eq!(kanary_deployments(&fake).len(), 2, "the crash left both behind");
+    assert_eq!(
+        kanary_deployments(&fake).len(),
+        2,
+        "the crash left both behind"
+    );
     // Run 2 finds them by their labels and deletes them first.
     let source = Source::new(false);
     let record = Record::default();
     let outcome = Run::new(&fake, spec("rerun-2"), &source).go(&record).await;
-    assert_eq!(outcome.status.phase, StagePhase::Succeeded, "{:?}", outcome.status);
+    assert_eq!(
+        outcome.status.phase,
+        StagePhase::Succeeded,
+        "{:?}",
+        outcome.status
+    );
     let warnings = outcome.status.warnings.join("\n");
     assert!(
         warnings.contains("deleting web-baseline, left by run crashed-1"),
         "{warnings}"
     );
-    assert!(warnings.contains("deleting web-canary, left by run crashed-1"), "{warnings}");
+    assert!(
+        warnings.contains("deleting web-canary, left by run crashed-1"),
+        "{warnings}"
+    );
     assert!(kanary_deployments(&fake).is_empty());
     assert_eq!(kanary_pods(&fake), 0);
 }
@@ -560,7 +492,10 @@ async fn a_forbidden_create_names_the_missing_permission() {
         error.starts_with("kanary may not create deployments.apps in namespace shop: "),
         "{error}"
     );
-    assert!(error.contains("cannot create resource \"deployments\""), "{error}");
+    assert!(
+        error.contains("cannot create resource \"deployments\""),
+        "{error}"
+    );
     assert!(error.ends_with("(give its service account a Role with 'create' on deployments.apps; see deploy/kanary.yaml)"), "{error}");
 }
 
@@ -578,7 +513,10 @@ async fn a_forbidden_promotion_fails_after_a_pass_without_touching_production() 
     assert_eq!(s.verdict, Some(Verdict::Pass));
     assert!(!s.promoted);
     assert!(
-        s.error.as_deref().unwrap_or_default().starts_with("kanary may not patch deployments.apps in namespace shop"),
+        s.error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("kanary may not patch deployments.apps in namespace shop"),
         "{s:?}"
     );
     assert_eq!(image_of(&fake, "web", "app").as_deref(), Some(IMAGE_A));
@@ -626,7 +564,10 @@ async fn someone_elses_deployment_of_the_same_name_is_never_touched() {
         error.starts_with("a Deployment shop/web-canary exists and is not kanary's"),
         "{error}"
     );
-    assert!(fake.get("Deployment", NS, "web-canary").is_some(), "not deleted");
+    assert!(
+        fake.get("Deployment", NS, "web-canary").is_some(),
+        "not deleted"
+    );
     // The baseline it did create is gone.
     assert!(fake.get("Deployment", NS, "web-baseline").is_none());
 }
@@ -644,7 +585,11 @@ async fn pod_label_overrides_keep_productions_selector_off_the_canary() {
     s.promote = false;
     let outcome = Run::new(&fake, s, &source).go(&Record::default()).await;
     assert_eq!(outcome.status.phase, StagePhase::Succeeded);
-    assert!(outcome.status.warnings.is_empty(), "{:?}", outcome.status.warnings);
+    assert!(
+        outcome.status.warnings.is_empty(),
+        "{:?}",
+        outcome.status.warnings
+    );
     assert!(!outcome.status.promoted);
     assert_eq!(image_of(&fake, "web", "app").as_deref(), Some(IMAGE_A));
 }

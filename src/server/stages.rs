@@ -62,7 +62,9 @@ async fn start(
         (Some(id), None) => load_config(&state, id).await?,
         (None, Some(raw)) => (typed(raw, "canaryConfig")?, raw.clone()),
     };
-    check_execution(&config, &raw, None, true)
+    // The stage's one scope pair: the baseline and the canary, both named.
+    let scopes = std::collections::BTreeMap::from([(spec.scope_name.clone(), (true, true))]);
+    check_execution(&config, &raw, Some(&scopes), true)
         .map_err(|m| ApiError::bad_request(format!("canaryConfig: {m}")))?;
 
     // One stage per production Deployment at a time: both would use the same
