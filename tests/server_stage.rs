@@ -243,3 +243,44 @@ async fn a_second_stage_for_the_same_deployment_is_a_conflict() {
         ))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_resumed_by_another_replica_adopts_its_deployments() {
+    let fake = FakeKube::start();
+    fake.insert(production());
+    let store: Arc<dyn kanary::store::Store> = Arc::new(MemoryStore::new());
+    let client = || kube::Client::try_from(fake.config()).unwrap();
+    let mut hanging = Source::new(false);
+    hanging.hang = true;
+    let hanging = Arc::new(hanging);
+    let first = Service::with_state(
+        AppState::new(store.clone(), accounts(hanging.clone())).with_kube(client()),
+        true,
+    );
+    let (_, body) = first.call("POST", "/stages/canary", Some(request())).await;
+    let id = body["stageId"].as_str().unwrap().to_string();
+    let uri = format!("/stages/canary/{id}");
+    hanging.entered.notified().await;
+    let before = first
+        .wait_until(&uri, |b| b["analysisStartIso"].is_string())
+        .await;
+    // The first replica dies in the middle of the analysis.
+    drop(first);
+    let second = Service::with_state(
+        AppState::new(store.clone(), accounts(Arc::new(Source::new(false)))).with_kube(client()),
+        true,
+    );
+    let done = second.wait_complete(&uri).await;
+    assert_eq!(done["phase"], "Succeeded", "{done}");
+    assert_eq!(done["promoted"], true);
+    assert_eq!(done["analysisStartIso"], before["analysisStartIso"]);
+    let creates = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/deployments"))
+        .count();
+    assert_eq!(creates, 2, "the second replica adopted the Deployments");
+    let execution = store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(execution.attempts, 2);
+    assert!(fake.get("Deployment", NS, "web-canary").is_none());
+}
