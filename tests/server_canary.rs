@@ -4,19 +4,17 @@
 //! the worker's lease handling (resume after a dead replica, give up after 3 attempts).
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/service.rs"]
+mod service;
+
 #[path = "../metrics-sources/tests/support/prometheus_server.rs"]
 mod prometheus_server;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use kanary::accounts::{Accounts, MetricsAccount};
-use kanary::executor::{self, WorkerOptions};
-use kanary::server::{self, AppState};
 use kanary::store::{
     Execution, ExecutionKind, ExecutionStatus, MemoryStore, ObjectType, PutMode, Store,
     StoredObject,
@@ -26,113 +24,7 @@ use kanary_metrics_sources::http::BoxFuture;
 use kanary_metrics_sources::{CanaryScope, MetricsSource, SourceError};
 use prometheus_server::PrometheusServer;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-/// Polls of `GET` before a test gives up waiting for the worker (×50 ms: 30 s).
-const POLL_TRIES: usize = 600;
-const POLL_EVERY: Duration = Duration::from_millis(50);
-
-/// The router, the store, and a worker on its own lease.
-struct Service {
-    state: AppState,
-    router: Router,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Service {
-    fn start(accounts: Accounts) -> Self {
-        Self::over(Arc::new(MemoryStore::new()), accounts, true)
-    }
-
-    fn over(store: Arc<dyn Store>, accounts: Accounts, worker: bool) -> Self {
-        let state = AppState::new(store, accounts);
-        let router = server::app(state.clone());
-        let mut stop = None;
-        if worker {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            let options = WorkerOptions {
-                lease: Duration::from_millis(900),
-                poll: Duration::from_millis(50),
-                concurrency: 4,
-            };
-            tokio::spawn(executor::run_with(state.clone(), options, async move {
-                let _ = rx.await;
-            }));
-            stop = Some(tx);
-        }
-        Self {
-            state,
-            router,
-            stop,
-        }
-    }
-
-    fn store(&self) -> &dyn Store {
-        &*self.state.store
-    }
-
-    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        let body = match body {
-            Some(b) => {
-                request = request.header("content-type", "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
-    }
-
-    /// Polls `uri` until `complete` (Argo Rollouts and Orca poll the same way).
-    async fn wait_complete(&self, uri: &str) -> Value {
-        for _ in 0..POLL_TRIES {
-            let (status, body) = self.call("GET", uri, None).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            if body["complete"] == json!(true) {
-                return body;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("{uri} did not complete");
-    }
-
-    async fn put_config(&self, id: &str, config: &Value) {
-        let object = StoredObject {
-            id: id.into(),
-            name: config["name"].as_str().map(str::to_string),
-            applications: vec!["web".into()],
-            body: config.clone(),
-            updated_ms: 0,
-        };
-        self.store()
-            .put_object(ObjectType::CanaryConfig, &object, PutMode::Upsert)
-            .await
-            .unwrap();
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+use service::Service;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,114 +4,39 @@
 //! an analysis waiting in real time, and the request checks.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/service.rs"]
+mod service;
+
 #[path = "../metrics-sources/tests/support/prometheus_server.rs"]
 mod prometheus_server;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use kanary::accounts::Accounts;
-use kanary::executor::{self, WorkerOptions};
-use kanary::server::{self, AppState};
-use kanary::store::{ExecutionStatus, MemoryStore, ObjectType, PutMode, Store, StoredObject};
+use kanary::server::AppState;
+use kanary::store::{ExecutionStatus, MemoryStore, Store};
 use prometheus_server::PrometheusServer;
 use serde_json::{Value, json};
+use service::Service;
 use tower::ServiceExt;
 
-/// Polls of `GET` before a test gives up waiting for the worker (×50 ms: 30 s).
-const POLL_TRIES: usize = 600;
-const POLL_EVERY: Duration = Duration::from_millis(50);
-
-struct Service {
-    state: AppState,
-    router: Router,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+/// A replica (its own instance id and worker, lease 600 ms) over a shared store.
+fn replica(store: Arc<dyn Store>, accounts: Accounts) -> Service {
+    Service::with_worker(
+        AppState::new(store, accounts),
+        Some(service::worker_options(600)),
+    )
 }
 
-impl Service {
-    fn start(accounts: Accounts) -> Self {
-        Self::over(Arc::new(MemoryStore::new()), accounts)
-    }
+/// Posts a standalone analysis; its id.
+trait PostAnalysis {
+    async fn post(&self, uri: &str, body: Value) -> String;
+}
 
-    /// A replica (its own instance id and worker) over a shared store.
-    fn over(store: Arc<dyn Store>, accounts: Accounts) -> Self {
-        let state = AppState::new(store, accounts);
-        let router = server::app(state.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let options = WorkerOptions {
-            lease: Duration::from_millis(600),
-            poll: Duration::from_millis(50),
-            concurrency: 4,
-        };
-        tokio::spawn(executor::run_with(state.clone(), options, async move {
-            let _ = rx.await;
-        }));
-        Self {
-            state,
-            router,
-            stop: Some(tx),
-        }
-    }
-
-    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        let body = match body {
-            Some(b) => {
-                request = request.header("content-type", "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
-    }
-
-    /// Polls `uri` until `done` holds for its body.
-    async fn wait_for(&self, uri: &str, done: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..POLL_TRIES {
-            let (status, body) = self.call("GET", uri, None).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            if done(&body) {
-                return body;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("{uri}: the awaited state never came");
-    }
-
-    async fn put_config(&self, id: &str, config: &Value) {
-        let object = StoredObject {
-            id: id.into(),
-            name: config["name"].as_str().map(str::to_string),
-            applications: vec!["web".into()],
-            body: config.clone(),
-            updated_ms: 0,
-        };
-        self.state
-            .store
-            .put_object(ObjectType::CanaryConfig, &object, PutMode::Upsert)
-            .await
-            .unwrap();
-    }
-
+impl PostAnalysis for Service {
     async fn post(&self, uri: &str, body: Value) -> String {
         let (status, started) = self.call("POST", uri, Some(body)).await;
         assert_eq!(status, StatusCode::OK, "{started}");
@@ -119,14 +44,6 @@ impl Service {
             .as_str()
             .unwrap()
             .to_string()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
@@ -165,7 +82,10 @@ fn stage<'a>(response: &'a Value, name: &str) -> &'a Value {
 async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() {
     let om = std::fs::read_to_string(root().join("testdata/e2e/metrics.om")).unwrap();
     let prom = PrometheusServer::start(&om);
-    let service = Service::start(Accounts::prometheus(&prom.url()).unwrap());
+    let service = replica(
+        Arc::new(MemoryStore::new()),
+        Accounts::prometheus(&prom.url()).unwrap(),
+    );
     service.put_config("web-e2e-id", &e2e_config()).await;
 
     // A healthy canary: every judgement passes, the analysis SUCCEEDS.
@@ -177,7 +97,7 @@ async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() 
         .await;
     let uri = format!("/standalone_canary_analysis/{id}");
     let done = service
-        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .wait_until(&uri, |b| b["complete"] == json!(true))
         .await;
     assert_eq!(done["executionStatus"], "SUCCEEDED", "{done}");
     assert_eq!(done["status"], "succeeded");
@@ -260,7 +180,7 @@ async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() 
         .await;
     let uri = format!("/standalone_canary_analysis/{id}");
     let done = service
-        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .wait_until(&uri, |b| b["complete"] == json!(true))
         .await;
     assert_eq!(done["executionStatus"], "TERMINAL", "{done}");
     assert_eq!(done["application"], "ad-hoc");
@@ -287,7 +207,10 @@ async fn past_windows_are_judged_without_waiting_and_a_bad_canary_fails_early() 
 async fn an_analysis_waiting_in_real_time_is_canceled() {
     // Nothing is fetched before the first interval ends (a minute from now), so an
     // unreachable metrics store is never asked.
-    let service = Service::start(Accounts::prometheus("http://127.0.0.1:9").unwrap());
+    let service = replica(
+        Arc::new(MemoryStore::new()),
+        Accounts::prometheus("http://127.0.0.1:9").unwrap(),
+    );
     let request = json!({
         "scopes": [{"controlScope": "web-baseline", "experimentScope": "web-good"}],
         "thresholds": {"pass": 95, "marginal": 75},
@@ -302,7 +225,7 @@ async fn an_analysis_waiting_in_real_time_is_canceled() {
         .await;
     let uri = format!("/standalone_canary_analysis/{id}");
     let waiting = service
-        .wait_for(&uri, |b| {
+        .wait_until(&uri, |b| {
             b["stageStatus"].as_array().is_some_and(|s| {
                 s.iter()
                     .any(|s| s["name"] == "Interval Wait #1" && s["status"] == "RUNNING")
@@ -318,7 +241,7 @@ async fn an_analysis_waiting_in_real_time_is_canceled() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let done = service
-        .wait_for(&uri, |b| b["complete"] == json!(true))
+        .wait_until(&uri, |b| b["complete"] == json!(true))
         .await;
     assert_eq!(done["executionStatus"], "CANCELED", "{done}");
     assert_eq!(done["status"], "canceled");
@@ -329,7 +252,10 @@ async fn an_analysis_waiting_in_real_time_is_canceled() {
 
 #[tokio::test]
 async fn requests_are_checked_when_posted() {
-    let service = Service::start(Accounts::prometheus("http://127.0.0.1:9").unwrap());
+    let service = replica(
+        Arc::new(MemoryStore::new()),
+        Accounts::prometheus("http://127.0.0.1:9").unwrap(),
+    );
     let post = |body: Value| {
         let service = &service;
         async move {
@@ -412,12 +338,12 @@ fn interval_wait_running(b: &Value) -> bool {
 async fn a_shut_down_replica_leaves_its_analysis_to_the_next_one() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let accounts = || Accounts::prometheus("http://127.0.0.1:9").unwrap();
-    let first = Service::over(store.clone(), accounts());
+    let first = replica(store.clone(), accounts());
     let id = first
         .post("/standalone_canary_analysis", lifetime_request())
         .await;
     let uri = format!("/standalone_canary_analysis/{id}");
-    first.wait_for(&uri, interval_wait_running).await;
+    first.wait_until(&uri, interval_wait_running).await;
     let before = store.get_execution(&id).await.unwrap().unwrap();
     let first_owner = before.owner.clone().unwrap();
     assert_eq!(before.attempts, 1);
@@ -425,16 +351,16 @@ async fn a_shut_down_replica_leaves_its_analysis_to_the_next_one() {
 
     // The analysis is not completed at shutdown: it stays running under its lease,
     // and the next replica claims it once the lease has expired.
-    let second = Service::over(store.clone(), accounts());
+    let second = replica(store.clone(), accounts());
     let mut resumed = None;
-    for _ in 0..POLL_TRIES {
+    for _ in 0..service::POLL_TRIES {
         let e = store.get_execution(&id).await.unwrap().unwrap();
         assert_eq!(e.status, ExecutionStatus::Running, "{e:?}");
         if e.owner.as_deref() != Some(first_owner.as_str()) {
             resumed = Some(e);
             break;
         }
-        tokio::time::sleep(POLL_EVERY).await;
+        tokio::time::sleep(service::POLL_EVERY).await;
     }
     let resumed = resumed.expect("the second replica never claimed the analysis");
     assert_eq!(resumed.attempts, 2);
@@ -442,7 +368,7 @@ async fn a_shut_down_replica_leaves_its_analysis_to_the_next_one() {
         resumed.started_ms, before.started_ms,
         "the analysis keeps its first start, so its windows do not move"
     );
-    let waiting = second.wait_for(&uri, interval_wait_running).await;
+    let waiting = second.wait_until(&uri, interval_wait_running).await;
     assert_eq!(waiting["executionStatus"], "RUNNING");
     assert_eq!(waiting["startTimeMillis"], json!(before.started_ms));
 }

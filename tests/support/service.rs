@@ -8,8 +8,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use std::sync::Arc;
+
+use kanary::accounts::Accounts;
 use kanary::executor::{self, WorkerOptions};
 use kanary::server::{self, AppState};
+use kanary::store::{MemoryStore, ObjectType, PutMode, Store, StoredObject};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -25,18 +29,37 @@ pub struct Service {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// The worker's options in tests: a lease of `lease_ms`, a 50 ms poll.
+pub fn worker_options(lease_ms: u64) -> WorkerOptions {
+    WorkerOptions {
+        lease: Duration::from_millis(lease_ms),
+        poll: Duration::from_millis(50),
+        concurrency: 4,
+    }
+}
+
 impl Service {
+    /// A memory store and a worker.
+    pub fn start(accounts: Accounts) -> Self {
+        Self::over(Arc::new(MemoryStore::new()), accounts, true)
+    }
+
+    /// A replica (its own instance id, and a worker when `worker`) over a shared store.
+    pub fn over(store: Arc<dyn Store>, accounts: Accounts, worker: bool) -> Self {
+        Self::with_state(AppState::new(store, accounts), worker)
+    }
+
     /// The service over `state`, with a worker on a 900 ms lease when `worker`.
     pub fn with_state(state: AppState, worker: bool) -> Self {
+        Self::with_worker(state, worker.then(|| worker_options(900)))
+    }
+
+    /// The service over `state`, with a worker run with `options` when given.
+    pub fn with_worker(state: AppState, options: Option<WorkerOptions>) -> Self {
         let router = server::app(state.clone());
         let mut stop = None;
-        if worker {
+        if let Some(options) = options {
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            let options = WorkerOptions {
-                lease: Duration::from_millis(900),
-                poll: Duration::from_millis(50),
-                concurrency: 4,
-            };
             tokio::spawn(executor::run_with(state.clone(), options, async move {
                 let _ = rx.await;
             }));
@@ -47,6 +70,26 @@ impl Service {
             router,
             stop,
         }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        &*self.state.store
+    }
+
+    /// Stores a canary config under `id` for the application `web`.
+    pub async fn put_config(&self, id: &str, config: &Value) {
+        let object = StoredObject {
+            id: id.into(),
+            name: config["name"].as_str().map(str::to_string),
+            applications: vec!["web".into()],
+            body: config.clone(),
+            updated_ms: 0,
+        };
+        self.store()
+            .put_object(ObjectType::CanaryConfig, &object, PutMode::Upsert)
+            .await
+            .unwrap();
     }
 
     /// One request; the body as JSON (`Null` when empty).
