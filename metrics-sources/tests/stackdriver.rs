@@ -175,6 +175,54 @@ async fn list(
     }
 }
 
+/// `projects.metricDescriptors.list`: two pages for `paged`, Google's 403 for
+/// `status-403`.
+async fn descriptors(
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    assert!(
+        headers.get(header::AUTHORIZATION).is_some(),
+        "no token sent"
+    );
+    let query = parse_pairs(raw.as_deref().unwrap_or(""));
+    let token = query
+        .iter()
+        .find(|(k, _)| k == "pageToken")
+        .map(|(_, v)| v.clone());
+    match (project.as_str(), token.as_deref()) {
+        ("paged", None) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({
+                "metricDescriptors": [
+                    {"name": "projects/paged/metricDescriptors/compute.googleapis.com/instance/cpu/utilization",
+                     "type": "compute.googleapis.com/instance/cpu/utilization",
+                     "metricKind": "GAUGE", "valueType": "DOUBLE", "unit": "10^2.%"},
+                    {"name": "projects/paged/metricDescriptors/kubernetes.io/container/restart_count",
+                     "type": "kubernetes.io/container/restart_count",
+                     "metricKind": "CUMULATIVE", "valueType": "INT64"}
+                ],
+                "nextPageToken": "d2"
+            })),
+        )
+            .into_response(),
+        ("paged", Some("d2")) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({
+                "metricDescriptors": [
+                    {"name": "projects/paged/metricDescriptors/kubernetes.io/container/cpu/core_usage_time",
+                     "type": "kubernetes.io/container/cpu/core_usage_time",
+                     "metricKind": "CUMULATIVE", "valueType": "DOUBLE", "unit": "s"}
+                ]
+            })),
+        )
+            .into_response(),
+        ("status-403", _) => json(StatusCode::FORBIDDEN, ERROR_403),
+        _ => json(StatusCode::NOT_FOUND, ERROR_404),
+    }
+}
+
 async fn token(State(stand): State<Stand>, body: String) -> Response {
     let form = parse_pairs(&body);
     let n = {
@@ -201,6 +249,7 @@ async fn token_refused() -> Response {
 async fn serve(stand: Stand) -> String {
     let app = Router::new()
         .route("/v3/projects/{project}/timeSeries", get(list))
+        .route("/v3/projects/{project}/metricDescriptors", get(descriptors))
         .route("/token", post(token))
         .route("/token-refused", post(token_refused))
         .with_state(stand);
@@ -1132,4 +1181,39 @@ fn an_empty_bearer_token_is_refused_and_credentials_never_print() {
     let src = source("http://127.0.0.1:9", "p");
     let shown = format!("{src:?}");
     assert!(!shown.contains("test-bearer-token"), "{shown}");
+}
+
+#[tokio::test]
+async fn metadata_lists_every_page_of_metric_descriptors_filtered_by_type() {
+    let base = serve(Stand::default()).await;
+    let sd = source(&base, "paged");
+    let all = sd.metadata(None).await.expect("descriptors");
+    let types: Vec<&str> = all.iter().filter_map(|d| d["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "compute.googleapis.com/instance/cpu/utilization",
+            "kubernetes.io/container/restart_count",
+            "kubernetes.io/container/cpu/core_usage_time"
+        ]
+    );
+    // Google's objects are passed on whole (Kayenta returns MetricDescriptor objects).
+    assert_eq!(all[0]["metricKind"], "GAUGE");
+    assert_eq!(all[0]["unit"], "10^2.%");
+    let cpu = sd.metadata(Some(" CPU ")).await.expect("descriptors");
+    assert_eq!(cpu.len(), 2);
+    assert!(
+        cpu.iter()
+            .all(|d| d["type"].as_str().unwrap_or_default().contains("cpu"))
+    );
+    let e = source(&base, "status-403")
+        .metadata(None)
+        .await
+        .expect_err("403");
+    let text = e.to_string();
+    assert!(text.contains("403"), "{text}");
+    assert!(
+        text.contains("/v3/projects/status-403/metricDescriptors"),
+        "{text}"
+    );
 }

@@ -156,6 +156,11 @@ impl Stackdriver {
     /// `<base>/v3/projects/<account project>/timeSeries`. Kayenta lists in the account's
     /// project even when the scope names another one (that one only enters the filter).
     fn list_url(&self) -> Result<reqwest::Url, SourceError> {
+        self.project_url("timeSeries")
+    }
+
+    /// `<base>/v3/projects/<account project>/<collection>`.
+    fn project_url(&self, collection: &str) -> Result<reqwest::Url, SourceError> {
         let mut url = self.account.base_url.clone();
         url.path_segments_mut()
             .map_err(|_| {
@@ -165,13 +170,109 @@ impl Stackdriver {
                 ))
             })?
             .pop_if_empty()
-            .extend([
-                "v3",
-                "projects",
-                self.account.project.as_str(),
-                "timeSeries",
-            ]);
+            .extend(["v3", "projects", self.account.project.as_str(), collection]);
         Ok(url)
+    }
+
+    /// Every item of a Google list call, page by page (`pageToken` from each page's
+    /// `nextPageToken`), at most [`MAX_PAGES`] pages; `check` sees the running count after
+    /// each page and may stop the listing with a reason. A repeated token is an error
+    /// (the listing would never end).
+    async fn list_all<P: response::Paged>(
+        &self,
+        url: &reqwest::Url,
+        what: &str,
+        check: impl Fn(usize) -> Result<(), String>,
+    ) -> Result<Vec<P::Item>, SourceError> {
+        let origin = self.origin();
+        let session = self.http.session(origin.clone());
+        let token_timeout = self.http.policy().request_timeout;
+        let mut items = Vec::new();
+        let mut page_token: Option<String> = None;
+        let mut seen_tokens = HashSet::new();
+        let mut pages = 0usize;
+        loop {
+            pages += 1;
+            let mut page_url = url.clone();
+            if let Some(token) = &page_token {
+                page_url.query_pairs_mut().append_pair("pageToken", token);
+            }
+            if pages > MAX_PAGES {
+                return Err(origin.bad_response(
+                    &page_url,
+                    format!(
+                        "more than {MAX_PAGES} pages of {what}; narrow the filter or group by fewer fields"
+                    ),
+                ));
+            }
+            let authorization = self.auth.authorization(&origin, token_timeout).await?;
+            let request =
+                HttpRequest::get(page_url.clone()).header(AUTHORIZATION, &authorization, true)?;
+            let response = session.get(&request).await?;
+            if !response.is_success() {
+                if response.status == 401 {
+                    // A revoked or expired token: the next query gets a fresh one.
+                    self.auth.invalidate().await;
+                }
+                return Err(origin.status(
+                    &page_url,
+                    response.status,
+                    google_error_message(&response),
+                ));
+            }
+            let page: P = serde_json::from_slice(&response.body).map_err(|e| {
+                origin.bad_response(
+                    &page_url,
+                    format!("the body is not a {} response: {e}", P::METHOD),
+                )
+            })?;
+            let (page_items, next) = page.into_parts();
+            items.extend(page_items);
+            check(items.len()).map_err(|detail| origin.bad_response(&page_url, detail))?;
+            match next.filter(|t| !t.is_empty()) {
+                None => break,
+                Some(token) => {
+                    if !seen_tokens.insert(token.clone()) {
+                        return Err(origin.bad_response(
+                            &page_url,
+                            format!(
+                                "page {pages} repeats an earlier nextPageToken; the listing would never end"
+                            ),
+                        ));
+                    }
+                    page_token = Some(token);
+                }
+            }
+        }
+        tracing::debug!(pages, items = items.len(), "listed Stackdriver {what}");
+        Ok(items)
+    }
+
+    /// Kayenta's metadata for Cloud Monitoring: the project's metric descriptors
+    /// (`projects.metricDescriptors.list`, every page), as Google returns them, those whose
+    /// `type` contains `filter` (case-insensitive) when one is given.
+    async fn metric_descriptors(
+        &self,
+        filter: Option<&str>,
+    ) -> Result<Vec<serde_json::Value>, SourceError> {
+        let url = self.project_url("metricDescriptors")?;
+        let descriptors = self
+            .list_all::<response::DescriptorPage>(&url, "metric descriptors", |_| Ok(()))
+            .await?;
+        let filter = filter
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_lowercase);
+        Ok(descriptors
+            .into_iter()
+            .filter(|d| {
+                filter.as_deref().is_none_or(|f| {
+                    d.get("type")
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(|t| t.to_lowercase().contains(f))
+                })
+            })
+            .collect())
     }
 }
 
@@ -220,6 +321,13 @@ impl MetricsSource for Stackdriver {
         filter::build_filter(config, metric, scope, &self.account.project)
     }
 
+    fn metadata<'a>(
+        &'a self,
+        filter: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<serde_json::Value>, SourceError>> {
+        Box::pin(self.metric_descriptors(filter))
+    }
+
     fn query_metrics<'a>(
         &'a self,
         config: &'a CanaryConfig,
@@ -260,74 +368,13 @@ impl MetricsSource for Stackdriver {
                 }
             }
 
+            let grid_len = shape.grid.len();
+            let series: Vec<response::TimeSeries> = self
+                .list_all::<ListPage>(&url, "time series", |n| {
+                    crate::scope::check_fetch_size(n, grid_len)
+                })
+                .await?;
             let origin = self.origin();
-            let session = self.http.session(origin.clone());
-            let token_timeout = self.http.policy().request_timeout;
-            let mut series = Vec::new();
-            let mut page_token: Option<String> = None;
-            let mut seen_tokens = HashSet::new();
-            let mut pages = 0usize;
-            loop {
-                pages += 1;
-                let mut page_url = url.clone();
-                if let Some(token) = &page_token {
-                    page_url.query_pairs_mut().append_pair("pageToken", token);
-                }
-                if pages > MAX_PAGES {
-                    return Err(origin.bad_response(
-                        &page_url,
-                        format!(
-                            "more than {MAX_PAGES} pages of time series; narrow the filter or group by fewer fields"
-                        ),
-                    ));
-                }
-                let authorization = self.auth.authorization(&origin, token_timeout).await?;
-                let request = HttpRequest::get(page_url.clone()).header(
-                    AUTHORIZATION,
-                    &authorization,
-                    true,
-                )?;
-                let response = session.get(&request).await?;
-                if !response.is_success() {
-                    if response.status == 401 {
-                        // A revoked or expired token: the next query gets a fresh one.
-                        self.auth.invalidate().await;
-                    }
-                    return Err(origin.status(
-                        &page_url,
-                        response.status,
-                        google_error_message(&response),
-                    ));
-                }
-                let page: ListPage = serde_json::from_slice(&response.body).map_err(|e| {
-                    origin.bad_response(
-                        &page_url,
-                        format!("the body is not a timeSeries.list response: {e}"),
-                    )
-                })?;
-                series.extend(page.time_series.unwrap_or_default());
-                crate::scope::check_fetch_size(series.len(), shape.grid.len())
-                    .map_err(|detail| origin.bad_response(&page_url, detail))?;
-                match page.next_page_token.filter(|t| !t.is_empty()) {
-                    None => break,
-                    Some(token) => {
-                        if !seen_tokens.insert(token.clone()) {
-                            return Err(origin.bad_response(
-                                &page_url,
-                                format!(
-                                    "page {pages} repeats an earlier nextPageToken; the listing would never end"
-                                ),
-                            ));
-                        }
-                        page_token = Some(token);
-                    }
-                }
-            }
-            tracing::debug!(
-                pages,
-                series = series.len(),
-                "listed Stackdriver time series"
-            );
 
             if series.is_empty() {
                 // Kayenta adds one empty placeholder series; here it lies on the grid.

@@ -23,6 +23,48 @@ pub(super) struct ListPage {
     pub next_page_token: Option<String>,
 }
 
+/// A page of a Google list call: its items and the next page's token.
+pub(super) trait Paged: serde::de::DeserializeOwned {
+    /// One listed item.
+    type Item;
+    /// The API method, for messages.
+    const METHOD: &'static str;
+    /// The items and `nextPageToken`.
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+impl Paged for ListPage {
+    type Item = TimeSeries;
+    const METHOD: &'static str = "timeSeries.list";
+    fn into_parts(self) -> (Vec<TimeSeries>, Option<String>) {
+        (self.time_series.unwrap_or_default(), self.next_page_token)
+    }
+}
+
+/// A `projects.metricDescriptors.list` page; the descriptors are passed on as Google
+/// wrote them (Kayenta's metadata endpoint returns the `MetricDescriptor` objects).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DescriptorPage {
+    /// Absent when the page has none.
+    #[serde(default)]
+    pub metric_descriptors: Option<Vec<serde_json::Value>>,
+    /// Absent or empty on the last page.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+impl Paged for DescriptorPage {
+    type Item = serde_json::Value;
+    const METHOD: &'static str = "metricDescriptors.list";
+    fn into_parts(self) -> (Vec<serde_json::Value>, Option<String>) {
+        (
+            self.metric_descriptors.unwrap_or_default(),
+            self.next_page_token,
+        )
+    }
+}
+
 /// One `TimeSeries`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
