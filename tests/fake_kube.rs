@@ -13,7 +13,9 @@ use fake_kube::{Behaviour, FakeKube};
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::watcher;
 use kube::{Api, Client};
@@ -59,7 +61,9 @@ fn deployment(name: &str, image: &str) -> Deployment {
 /// The Status of a `kube::Error::Api`, as `(code, reason, message)`.
 fn api_error<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> (u16, String, String) {
     match result {
-        Err(kube::Error::Api(status)) => (status.code, status.reason.clone(), status.message.clone()),
+        Err(kube::Error::Api(status)) => {
+            (status.code, status.reason.clone(), status.message.clone())
+        }
         other => panic!("expected an API error, got {other:?}"),
     }
 }
@@ -67,12 +71,16 @@ fn api_error<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> (u16, String
 /// Available for its current generation: what the stage driver waits for.
 fn available(d: Option<&Deployment>) -> bool {
     let Some(d) = d else { return false };
-    let Some(status) = &d.status else { return false };
+    let Some(status) = &d.status else {
+        return false;
+    };
     status.observed_generation == d.metadata.generation
         && status.available_replicas.unwrap_or(0) >= d.spec.replicas.unwrap_or(1)
-        && status.conditions.iter().flatten().any(|c| {
-            c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
-        })
+        && status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True"))
 }
 
 async fn wait_available(api: &Api<Deployment>, name: &str) -> Deployment {
@@ -109,9 +117,14 @@ async fn create_then_get_fills_system_fields_and_defaults() {
     assert_eq!(spec.replicas, Some(1), "replicas defaults to 1");
     assert_eq!(spec.revision_history_limit, Some(10));
     let containers = spec.template.spec.expect("pod spec").containers;
-    assert_eq!(containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
     assert_eq!(
-        containers[0].ports.as_ref().expect("ports")[0].protocol.as_deref(),
+        containers[0].image_pull_policy.as_deref(),
+        Some("IfNotPresent")
+    );
+    assert_eq!(
+        containers[0].ports.as_ref().expect("ports")[0]
+            .protocol
+            .as_deref(),
         Some("TCP")
     );
     // The same object from the test side.
@@ -124,7 +137,9 @@ async fn create_twice_is_already_exists() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
     let d = deployment("web-canary", "web:2");
-    api.create(&PostParams::default(), &d).await.expect("create");
+    api.create(&PostParams::default(), &d)
+        .await
+        .expect("create");
     let (code, reason, message) = api_error(api.create(&PostParams::default(), &d).await);
     assert_eq!(code, 409);
     assert_eq!(reason, "AlreadyExists");
@@ -143,7 +158,11 @@ async fn get_missing_is_not_found_with_the_apiservers_body() {
             assert_eq!(status.message, "deployments.apps \"web\" not found");
             let details = status.details.expect("details");
             assert_eq!(
-                (details.name.as_str(), details.group.as_str(), details.kind.as_str()),
+                (
+                    details.name.as_str(),
+                    details.group.as_str(),
+                    details.kind.as_str()
+                ),
                 ("web", "apps", "deployments")
             );
         }
@@ -151,7 +170,10 @@ async fn get_missing_is_not_found_with_the_apiservers_body() {
     }
     let pods: Api<Pod> = Api::namespaced(client, "prod");
     let (code, reason, message) = api_error(pods.get("x").await);
-    assert_eq!((code, reason.as_str(), message.as_str()), (404, "NotFound", "pods \"x\" not found"));
+    assert_eq!(
+        (code, reason.as_str(), message.as_str()),
+        (404, "NotFound", "pods \"x\" not found")
+    );
     assert_eq!(deployments.get_opt("web").await.expect("get_opt"), None);
     // The raw body, byte for byte.
     let body = reqwest_get(&fake, "/apis/apps/v1/namespaces/prod/deployments/web").await;
@@ -176,7 +198,11 @@ async fn reqwest_get(fake: &FakeKube, path: &str) -> String {
 async fn list_selects_by_labels_and_fields() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
-    for (name, role) in [("web", None), ("web-baseline", Some("baseline")), ("web-canary", Some("canary"))] {
+    for (name, role) in [
+        ("web", None),
+        ("web-baseline", Some("baseline")),
+        ("web-canary", Some("canary")),
+    ] {
         let mut d = deployment_json(name, "web:1");
         d["metadata"]["labels"] = json!({"app": "web"});
         if let Some(role) = role {
@@ -187,21 +213,63 @@ async fn list_selects_by_labels_and_fields() {
         fake.insert(d);
     }
     let names = |list: kube::core::ObjectList<Deployment>| -> Vec<String> {
-        list.items.into_iter().filter_map(|d| d.metadata.name).collect()
+        list.items
+            .into_iter()
+            .filter_map(|d| d.metadata.name)
+            .collect()
     };
     let select = |s: &str| ListParams::default().labels(s);
-    assert_eq!(names(api.list(&select("app=web")).await.expect("list")), ["web", "web-baseline", "web-canary"]);
-    assert_eq!(names(api.list(&select("kanary.io/role")).await.expect("list")), ["web-baseline", "web-canary"]);
-    assert_eq!(names(api.list(&select("!kanary.io/role")).await.expect("list")), ["web"]);
-    assert_eq!(names(api.list(&select("kanary.io/role==canary")).await.expect("list")), ["web-canary"]);
-    assert_eq!(names(api.list(&select("kanary.io/role!=canary")).await.expect("list")), ["web", "web-baseline"]);
     assert_eq!(
-        names(api.list(&select("app=web,kanary.io/role in (baseline, canary),kanary.io/run=r1")).await.expect("list")),
+        names(api.list(&select("app=web")).await.expect("list")),
+        ["web", "web-baseline", "web-canary"]
+    );
+    assert_eq!(
+        names(api.list(&select("kanary.io/role")).await.expect("list")),
         ["web-baseline", "web-canary"]
     );
-    assert_eq!(names(api.list(&select("kanary.io/role notin (canary)")).await.expect("list")), ["web", "web-baseline"]);
+    assert_eq!(
+        names(api.list(&select("!kanary.io/role")).await.expect("list")),
+        ["web"]
+    );
+    assert_eq!(
+        names(
+            api.list(&select("kanary.io/role==canary"))
+                .await
+                .expect("list")
+        ),
+        ["web-canary"]
+    );
+    assert_eq!(
+        names(
+            api.list(&select("kanary.io/role!=canary"))
+                .await
+                .expect("list")
+        ),
+        ["web", "web-baseline"]
+    );
+    assert_eq!(
+        names(
+            api.list(&select(
+                "app=web,kanary.io/role in (baseline, canary),kanary.io/run=r1"
+            ))
+            .await
+            .expect("list")
+        ),
+        ["web-baseline", "web-canary"]
+    );
+    assert_eq!(
+        names(
+            api.list(&select("kanary.io/role notin (canary)"))
+                .await
+                .expect("list")
+        ),
+        ["web", "web-baseline"]
+    );
     let by_name = ListParams::default().fields("metadata.name=web-canary");
-    assert_eq!(names(api.list(&by_name).await.expect("list")), ["web-canary"]);
+    assert_eq!(
+        names(api.list(&by_name).await.expect("list")),
+        ["web-canary"]
+    );
     // The list carries the current resourceVersion.
     let list = api.list(&ListParams::default()).await.expect("list");
     assert_eq!(
@@ -210,28 +278,56 @@ async fn list_selects_by_labels_and_fields() {
     );
     // Pods of the seeded deployments exist, labelled with the template and its hash.
     let pods: Api<Pod> = Api::namespaced(client(&fake), "prod");
-    let all = pods.list(&ListParams::default().labels("pod-template-hash,track=stable")).await.expect("pods");
+    let all = pods
+        .list(&ListParams::default().labels("pod-template-hash,track=stable"))
+        .await
+        .expect("pods");
     assert_eq!(all.items.len(), 3);
     // Malformed selectors are 400s.
     for bad in ["app in web", "app=web,", "a b", "app=(x"] {
         let (code, reason, _) = api_error(api.list(&select(bad)).await);
-        assert_eq!((code, reason.as_str()), (400, "BadRequest"), "selector {bad:?}");
+        assert_eq!(
+            (code, reason.as_str()),
+            (400, "BadRequest"),
+            "selector {bad:?}"
+        );
     }
-    let (code, _, message) = api_error(api.list(&ListParams::default().fields("spec.replicas=1")).await);
-    assert_eq!((code, message.as_str()), (400, "field label not supported: spec.replicas"));
+    let (code, _, message) = api_error(
+        api.list(&ListParams::default().fields("spec.replicas=1"))
+            .await,
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (400, "field label not supported: spec.replicas")
+    );
 }
 
 #[tokio::test]
 async fn replace_with_a_stale_resource_version_is_a_conflict() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
-    let created = api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
+    let created = api
+        .create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
     let mut fresh = api.get("web").await.expect("get");
-    fresh.metadata.labels.get_or_insert_default().insert("team".into(), "a".into());
-    let replaced = api.replace("web", &PostParams::default(), &fresh).await.expect("replace");
-    assert_eq!(replaced.metadata.generation, Some(1), "a metadata change keeps the generation");
+    fresh
+        .metadata
+        .labels
+        .get_or_insert_default()
+        .insert("team".into(), "a".into());
+    let replaced = api
+        .replace("web", &PostParams::default(), &fresh)
+        .await
+        .expect("replace");
+    assert_eq!(
+        replaced.metadata.generation,
+        Some(1),
+        "a metadata change keeps the generation"
+    );
     // `created` carries the first resourceVersion, now stale.
-    let (code, reason, message) = api_error(api.replace("web", &PostParams::default(), &created).await);
+    let (code, reason, message) =
+        api_error(api.replace("web", &PostParams::default(), &created).await);
     assert_eq!((code, reason.as_str()), (409, "Conflict"));
     assert_eq!(
         message,
@@ -241,19 +337,31 @@ async fn replace_with_a_stale_resource_version_is_a_conflict() {
     // A spec change bumps the generation.
     let mut latest = api.get("web").await.expect("get");
     latest.spec.replicas = Some(3);
-    let scaled = api.replace("web", &PostParams::default(), &latest).await.expect("replace");
+    let scaled = api
+        .replace("web", &PostParams::default(), &latest)
+        .await
+        .expect("replace");
     assert_eq!(scaled.metadata.generation, Some(2));
     let scaled = wait_available(&api, "web").await;
     assert_eq!(scaled.status.expect("status").ready_replicas, Some(3));
     let pods: Api<Pod> = Api::namespaced(client(&fake), "prod");
-    assert_eq!(pods.list(&ListParams::default().labels("app=web")).await.expect("pods").items.len(), 3);
+    assert_eq!(
+        pods.list(&ListParams::default().labels("app=web"))
+            .await
+            .expect("pods")
+            .items
+            .len(),
+        3
+    );
 }
 
 #[tokio::test]
 async fn strategic_merge_patch_merges_containers_env_and_deletes_nulls() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
-    api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
     let patch = json!({
         "metadata": {"labels": {"app": null, "kanary.io/run": "r1"}},
         "spec": {"template": {"spec": {"containers": [{
@@ -266,14 +374,24 @@ async fn strategic_merge_patch_merges_containers_env_and_deletes_nulls() {
         .patch("web", &PatchParams::default(), &Patch::Strategic(&patch))
         .await
         .expect("strategic merge patch");
-    assert_eq!(patched.metadata.generation, Some(2), "a template change bumps the generation");
+    assert_eq!(
+        patched.metadata.generation,
+        Some(2),
+        "a template change bumps the generation"
+    );
     let labels = patched.metadata.labels.clone().expect("labels");
     assert_eq!(labels.get("app"), None, "null deletes a key");
     assert_eq!(labels.get("kanary.io/run").map(String::as_str), Some("r1"));
     let containers = patched.spec.template.spec.expect("pod spec").containers;
     assert_eq!(containers.len(), 2, "the sidecar is kept");
-    assert_eq!((containers[0].name.as_str(), containers[0].image.as_deref()), ("app", Some("web:2")));
-    assert_eq!((containers[1].name.as_str(), containers[1].image.as_deref()), ("sidecar", Some("proxy:1.0")));
+    assert_eq!(
+        (containers[0].name.as_str(), containers[0].image.as_deref()),
+        ("app", Some("web:2"))
+    );
+    assert_eq!(
+        (containers[1].name.as_str(), containers[1].image.as_deref()),
+        ("sidecar", Some("proxy:1.0"))
+    );
     let env: Vec<(String, Option<String>)> = containers[0]
         .env
         .iter()
@@ -288,38 +406,71 @@ async fn strategic_merge_patch_merges_containers_env_and_deletes_nulls() {
             ("C".to_string(), Some("3".to_string()))
         ]
     );
-    assert_eq!(containers[0].ports.as_ref().map(Vec::len), Some(1), "ports are kept");
+    assert_eq!(
+        containers[0].ports.as_ref().map(Vec::len),
+        Some(1),
+        "ports are kept"
+    );
     // `$patch: delete` removes a list element by its merge key.
     let delete_sidecar = json!({"spec": {"template": {"spec": {"containers": [
         {"name": "sidecar", "$patch": "delete"}
     ]}}}});
     let patched = api
-        .patch("web", &PatchParams::default(), &Patch::Strategic(&delete_sidecar))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(&delete_sidecar),
+        )
         .await
         .expect("patch");
-    let names: Vec<String> = patched.spec.template.spec.expect("pod spec").containers
-        .into_iter().map(|c| c.name).collect();
+    let names: Vec<String> = patched
+        .spec
+        .template
+        .spec
+        .expect("pod spec")
+        .containers
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     assert_eq!(names, ["app"]);
     assert_eq!(patched.metadata.generation, Some(3));
     // A patch to a missing object is a 404.
     let (code, _, message) = api_error(
-        api.patch("nope", &PatchParams::default(), &Patch::Strategic(&json!({}))).await,
+        api.patch(
+            "nope",
+            &PatchParams::default(),
+            &Patch::Strategic(&json!({})),
+        )
+        .await,
     );
-    assert_eq!((code, message.as_str()), (404, "deployments.apps \"nope\" not found"));
+    assert_eq!(
+        (code, message.as_str()),
+        (404, "deployments.apps \"nope\" not found")
+    );
     // The patched deployment rolls out with the new image.
     wait_available(&api, "web").await;
     // A patch that changes nothing is no write (once the controller is done writing).
     let rv = api.get("web").await.expect("get").metadata.resource_version;
     let same = api
-        .patch("web", &PatchParams::default(), &Patch::Strategic(&json!({"metadata": {"labels": {"kanary.io/run": "r1"}}})))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(&json!({"metadata": {"labels": {"kanary.io/run": "r1"}}})),
+        )
         .await
         .expect("patch");
     assert_eq!(same.metadata.resource_version, rv);
     let pods: Api<Pod> = Api::namespaced(client(&fake), "prod");
-    let pods = pods.list(&ListParams::default().labels("kanary.io/run!=x,track=stable")).await.expect("pods");
+    let pods = pods
+        .list(&ListParams::default().labels("kanary.io/run!=x,track=stable"))
+        .await
+        .expect("pods");
     assert_eq!(pods.items.len(), 1, "the old pod is replaced");
     let status = pods.items[0].status.clone().expect("status");
-    assert_eq!(status.container_statuses.expect("statuses")[0].image, "web:2");
+    assert_eq!(
+        status.container_statuses.expect("statuses")[0].image,
+        "web:2"
+    );
 }
 
 #[tokio::test]
@@ -327,15 +478,25 @@ async fn other_patch_types_are_unsupported_media_types() {
     let fake = FakeKube::start();
     let client = client(&fake);
     let api: Api<Deployment> = Api::namespaced(client.clone(), "prod");
-    api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
     let (code, reason, _) = api_error(
-        api.patch("web", &PatchParams::default(), &Patch::Merge(&json!({"spec": {"replicas": 2}})))
-            .await,
+        api.patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"replicas": 2}})),
+        )
+        .await,
     );
     assert_eq!((code, reason.as_str()), (415, "UnsupportedMediaType"));
     let (code, reason, _) = api_error(
-        api.patch("web", &PatchParams::apply("kanary"), &Patch::Apply(&deployment("web", "web:2")))
-            .await,
+        api.patch(
+            "web",
+            &PatchParams::apply("kanary"),
+            &Patch::Apply(&deployment("web", "web:2")),
+        )
+        .await,
     );
     assert_eq!((code, reason.as_str()), (415, "UnsupportedMediaType"));
     // JSON patch (kube's `jsonpatch` feature is off: a raw request through the client).
@@ -345,8 +506,17 @@ async fn other_patch_types_are_unsupported_media_types() {
         .expect("request");
     match client.request_text(request).await {
         Err(kube::Error::Api(status)) => {
-            assert_eq!((status.code, status.reason.as_str()), (415, "UnsupportedMediaType"));
-            assert!(status.message.contains("application/strategic-merge-patch+json"), "{}", status.message);
+            assert_eq!(
+                (status.code, status.reason.as_str()),
+                (415, "UnsupportedMediaType")
+            );
+            assert!(
+                status
+                    .message
+                    .contains("application/strategic-merge-patch+json"),
+                "{}",
+                status.message
+            );
         }
         other => panic!("expected 415, got {other:?}"),
     }
@@ -358,21 +528,45 @@ async fn other_patch_types_are_unsupported_media_types() {
         .map(|r| (r.path, r.content_type, r.status))
         .collect();
     assert_eq!(recorded.len(), 3);
-    assert_eq!(recorded[0].1.as_deref(), Some("application/merge-patch+json"));
-    assert_eq!(recorded[1].1.as_deref(), Some("application/apply-patch+yaml"));
-    assert_eq!(recorded[2].1.as_deref(), Some("application/json-patch+json"));
-    assert!(recorded.iter().all(|r| r.2 == 415 && r.0 == "/apis/apps/v1/namespaces/prod/deployments/web"));
+    assert_eq!(
+        recorded[0].1.as_deref(),
+        Some("application/merge-patch+json")
+    );
+    assert_eq!(
+        recorded[1].1.as_deref(),
+        Some("application/apply-patch+yaml")
+    );
+    assert_eq!(
+        recorded[2].1.as_deref(),
+        Some("application/json-patch+json")
+    );
+    assert!(
+        recorded
+            .iter()
+            .all(|r| r.2 == 415 && r.0 == "/apis/apps/v1/namespaces/prod/deployments/web")
+    );
 }
 
 #[tokio::test]
 async fn await_condition_sees_the_controller_make_it_available() {
     let fake = FakeKube::start();
-    fake.behave("web:2", Behaviour::Ready { after: Duration::from_millis(200) });
+    fake.behave(
+        "web:2",
+        Behaviour::Ready {
+            after: Duration::from_millis(200),
+        },
+    );
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
-    api.create(&PostParams::default(), &deployment("web-canary", "web:2")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("web-canary", "web:2"))
+        .await
+        .expect("create");
     let done = tokio::time::timeout(
         HANG,
-        await_condition(api.clone(), "web-canary", conditions::is_deployment_completed()),
+        await_condition(
+            api.clone(),
+            "web-canary",
+            conditions::is_deployment_completed(),
+        ),
     )
     .await
     .expect("completed")
@@ -381,23 +575,55 @@ async fn await_condition_sees_the_controller_make_it_available() {
     let status = done.status.expect("status");
     assert_eq!(status.observed_generation, Some(1));
     assert_eq!(
-        (status.replicas, status.updated_replicas, status.ready_replicas, status.available_replicas),
+        (
+            status.replicas,
+            status.updated_replicas,
+            status.ready_replicas,
+            status.available_replicas
+        ),
         (Some(1), Some(1), Some(1), Some(1))
     );
     assert_eq!(status.unavailable_replicas, None);
-    let available = status.conditions.iter().flatten().find(|c| c.type_.as_deref() == Some("Available")).expect("Available");
-    assert_eq!((available.status.as_deref(), available.reason.as_deref()), (Some("True"), Some("MinimumReplicasAvailable")));
+    let available = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Available"))
+        .expect("Available");
+    assert_eq!(
+        (available.status.as_deref(), available.reason.as_deref()),
+        (Some("True"), Some("MinimumReplicasAvailable"))
+    );
     // Its pod: owned by the deployment, named <deploy>-<hash>-<5>, running and ready.
     let pods: Api<Pod> = Api::namespaced(client(&fake), "prod");
-    let pods = pods.list(&ListParams::default().labels("app=web-canary")).await.expect("pods").items;
+    let pods = pods
+        .list(&ListParams::default().labels("app=web-canary"))
+        .await
+        .expect("pods")
+        .items;
     assert_eq!(pods.len(), 1);
     let pod = &pods[0];
     let name = pod.metadata.name.clone().expect("name");
-    let hash = pod.metadata.labels.as_ref().and_then(|l| l.get("pod-template-hash")).expect("hash");
+    let hash = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("pod-template-hash"))
+        .expect("hash");
     assert_eq!(hash.len(), 10);
-    assert!(name.starts_with(&format!("web-canary-{hash}-")) && name.len() == "web-canary-".len() + 16, "{name}");
+    assert!(
+        name.starts_with(&format!("web-canary-{hash}-")) && name.len() == "web-canary-".len() + 16,
+        "{name}"
+    );
     let owner = &pod.metadata.owner_references.as_ref().expect("owner")[0];
-    assert_eq!((owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()), ("Deployment", "web-canary", done.metadata.uid.as_deref().expect("uid")));
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()),
+        (
+            "Deployment",
+            "web-canary",
+            done.metadata.uid.as_deref().expect("uid")
+        )
+    );
     let status = pod.status.clone().expect("status");
     assert_eq!(status.phase.as_deref(), Some("Running"));
     let statuses = status.container_statuses.expect("container statuses");
@@ -410,28 +636,53 @@ async fn never_ready_stays_unavailable() {
     let fake = FakeKube::start();
     fake.behave("web:bad", Behaviour::Never);
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
-    api.create(&PostParams::default(), &deployment("web-canary", "web:bad")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("web-canary", "web:bad"))
+        .await
+        .expect("create");
     // The controller has seen it (observedGeneration) ...
     tokio::time::timeout(
         HANG,
         await_condition(api.clone(), "web-canary", |d: Option<&Deployment>| {
-            d.and_then(|d| d.status.as_ref()).and_then(|s| s.observed_generation) == Some(1)
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.observed_generation)
+                == Some(1)
         }),
     )
     .await
     .expect("observed")
     .expect("await_condition");
     // ... and a deployment created after it became available in the meantime.
-    api.create(&PostParams::default(), &deployment("web-baseline", "web:1")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("web-baseline", "web:1"))
+        .await
+        .expect("create");
     wait_available(&api, "web-baseline").await;
     let never = api.get("web-canary").await.expect("get");
     assert!(!available(Some(&never)));
     let status = never.status.expect("status");
-    assert_eq!((status.replicas, status.unavailable_replicas, status.available_replicas), (Some(1), Some(1), None));
-    let condition = status.conditions.iter().flatten().find(|c| c.type_.as_deref() == Some("Available")).expect("Available");
-    assert_eq!((condition.status.as_deref(), condition.reason.as_deref()), (Some("False"), Some("MinimumReplicasUnavailable")));
+    assert_eq!(
+        (
+            status.replicas,
+            status.unavailable_replicas,
+            status.available_replicas
+        ),
+        (Some(1), Some(1), None)
+    );
+    let condition = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Available"))
+        .expect("Available");
+    assert_eq!(
+        (condition.status.as_deref(), condition.reason.as_deref()),
+        (Some("False"), Some("MinimumReplicasUnavailable"))
+    );
     let pods: Api<Pod> = Api::namespaced(client(&fake), "prod");
-    let pods = pods.list(&ListParams::default().labels("app=web-canary")).await.expect("pods").items;
+    let pods = pods
+        .list(&ListParams::default().labels("app=web-canary"))
+        .await
+        .expect("pods")
+        .items;
     assert_eq!(pods.len(), 1);
     let pod_status = pods[0].status.clone().expect("status");
     assert_eq!(pod_status.phase.as_deref(), Some("Pending"));
@@ -447,41 +698,94 @@ async fn image_pull_and_crash_loop_pods_expose_their_reasons() {
     let api: Api<Deployment> = Api::namespaced(client.clone(), "prod");
     let pods: Api<Pod> = Api::namespaced(client, "prod");
     for (name, image) in [("pull", "web:typo"), ("crash", "web:crash")] {
-        api.create(&PostParams::default(), &deployment(name, image)).await.expect("create");
+        api.create(&PostParams::default(), &deployment(name, image))
+            .await
+            .expect("create");
     }
     let waiting = |reason: &'static str| {
         move |p: Option<&Pod>| {
             p.and_then(|p| p.status.as_ref())
                 .and_then(|s| s.container_statuses.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| {
-                    c.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref()) == Some(reason)
-                }))
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c.state
+                            .as_ref()
+                            .and_then(|s| s.waiting.as_ref())
+                            .and_then(|w| w.reason.as_deref())
+                            == Some(reason)
+                    })
+                })
         }
     };
-    let pod_of = |list: Vec<Pod>| list.into_iter().next().and_then(|p| p.metadata.name).expect("a pod");
-    let pull = pod_of(pods.list(&ListParams::default().labels("app=pull")).await.expect("pods").items);
-    let pulled = tokio::time::timeout(HANG, await_condition(pods.clone(), &pull, waiting("ImagePullBackOff")))
-        .await.expect("waiting").expect("await").expect("pod");
+    let pod_of = |list: Vec<Pod>| {
+        list.into_iter()
+            .next()
+            .and_then(|p| p.metadata.name)
+            .expect("a pod")
+    };
+    let pull = pod_of(
+        pods.list(&ListParams::default().labels("app=pull"))
+            .await
+            .expect("pods")
+            .items,
+    );
+    let pulled = tokio::time::timeout(
+        HANG,
+        await_condition(pods.clone(), &pull, waiting("ImagePullBackOff")),
+    )
+    .await
+    .expect("waiting")
+    .expect("await")
+    .expect("pod");
     let status = pulled.status.expect("status");
     assert_eq!(status.phase.as_deref(), Some("Pending"));
     let app = &status.container_statuses.expect("statuses")[0];
-    let w = app.state.as_ref().and_then(|s| s.waiting.clone()).expect("waiting");
-    assert_eq!(w.message.as_deref(), Some("Back-off pulling image \"web:typo\""));
+    let w = app
+        .state
+        .as_ref()
+        .and_then(|s| s.waiting.clone())
+        .expect("waiting");
+    assert_eq!(
+        w.message.as_deref(),
+        Some("Back-off pulling image \"web:typo\"")
+    );
     assert!(!app.ready);
 
-    let crash = pod_of(pods.list(&ListParams::default().labels("app=crash")).await.expect("pods").items);
-    let crashed = tokio::time::timeout(HANG, await_condition(pods.clone(), &crash, waiting("CrashLoopBackOff")))
-        .await.expect("waiting").expect("await").expect("pod");
+    let crash = pod_of(
+        pods.list(&ListParams::default().labels("app=crash"))
+            .await
+            .expect("pods")
+            .items,
+    );
+    let crashed = tokio::time::timeout(
+        HANG,
+        await_condition(pods.clone(), &crash, waiting("CrashLoopBackOff")),
+    )
+    .await
+    .expect("waiting")
+    .expect("await")
+    .expect("pod");
     let status = crashed.status.expect("status");
     assert_eq!(status.phase.as_deref(), Some("Running"));
     let app = &status.container_statuses.expect("statuses")[0];
     assert_eq!((app.ready, app.restart_count), (false, 3));
-    let terminated = app.last_state.as_ref().and_then(|s| s.terminated.clone()).expect("terminated");
-    assert_eq!((terminated.exit_code, terminated.reason.as_deref()), (1, Some("Error")));
+    let terminated = app
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.clone())
+        .expect("terminated");
+    assert_eq!(
+        (terminated.exit_code, terminated.reason.as_deref()),
+        (1, Some("Error"))
+    );
     // Neither deployment is available.
     for name in ["pull", "crash"] {
         let d = api.get(name).await.expect("get");
-        assert_eq!(d.status.and_then(|s| s.unavailable_replicas), Some(1), "{name}");
+        assert_eq!(
+            d.status.and_then(|s| s.unavailable_replicas),
+            Some(1),
+            "{name}"
+        );
     }
 }
 
@@ -492,25 +796,43 @@ async fn delete_propagation_collects_or_orphans_pods() {
     let api: Api<Deployment> = Api::namespaced(client.clone(), "prod");
     let pods: Api<Pod> = Api::namespaced(client, "prod");
     for name in ["bg", "orphan", "fg"] {
-        api.create(&PostParams::default(), &deployment(name, "web:1")).await.expect("create");
+        api.create(&PostParams::default(), &deployment(name, "web:1"))
+            .await
+            .expect("create");
         wait_available(&api, name).await;
     }
     let count = |name: &'static str| {
         let pods = pods.clone();
-        async move { pods.list(&ListParams::default().labels(&format!("app={name}"))).await.expect("pods").items }
+        async move {
+            pods.list(&ListParams::default().labels(&format!("app={name}")))
+                .await
+                .expect("pods")
+                .items
+        }
     };
     assert_eq!(count("bg").await.len(), 1);
 
     // Background (kube's default DeleteParams send no policy; apps/v1 defaults to it).
-    let answer = api.delete("bg", &DeleteParams::default()).await.expect("delete");
+    let answer = api
+        .delete("bg", &DeleteParams::default())
+        .await
+        .expect("delete");
     let status = answer.right().expect("a Status for a background delete");
     assert_eq!(status.details.expect("details").name, "bg");
     assert!(api.get_opt("bg").await.expect("get").is_none());
-    assert!(count("bg").await.is_empty(), "the garbage collector deleted the pods");
+    assert!(
+        count("bg").await.is_empty(),
+        "the garbage collector deleted the pods"
+    );
 
     // Orphan: the pod stays, without its ownerReference.
-    let answer = api.delete("orphan", &DeleteParams::orphan()).await.expect("delete");
-    let marked = answer.left().expect("the object while the orphan finalizer runs");
+    let answer = api
+        .delete("orphan", &DeleteParams::orphan())
+        .await
+        .expect("delete");
+    let marked = answer
+        .left()
+        .expect("the object while the orphan finalizer runs");
     assert!(marked.metadata.deletion_timestamp.is_some());
     assert_eq!(marked.metadata.finalizers, Some(vec!["orphan".to_string()]));
     assert!(api.get_opt("orphan").await.expect("get").is_none());
@@ -519,26 +841,49 @@ async fn delete_propagation_collects_or_orphans_pods() {
     assert_eq!(orphans[0].metadata.owner_references, None);
 
     // Foreground: the pods go first, then the deployment.
-    let answer = api.delete("fg", &DeleteParams::foreground()).await.expect("delete");
+    let answer = api
+        .delete("fg", &DeleteParams::foreground())
+        .await
+        .expect("delete");
     assert!(answer.is_left());
     assert!(api.get_opt("fg").await.expect("get").is_none());
     assert!(count("fg").await.is_empty());
 
     // Missing: 404; a UID precondition that does not hold: 409.
     let (code, _, message) = api_error(api.delete("bg", &DeleteParams::default()).await);
-    assert_eq!((code, message.as_str()), (404, "deployments.apps \"bg\" not found"));
-    api.create(&PostParams::default(), &deployment("pre", "web:1")).await.expect("create");
-    let wrong = DeleteParams { preconditions: Some(kube::api::Preconditions { uid: Some("other".into()), resource_version: None }), ..DeleteParams::default() };
+    assert_eq!(
+        (code, message.as_str()),
+        (404, "deployments.apps \"bg\" not found")
+    );
+    api.create(&PostParams::default(), &deployment("pre", "web:1"))
+        .await
+        .expect("create");
+    let wrong = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: Some("other".into()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
     let (code, reason, _) = api_error(api.delete("pre", &wrong).await);
     assert_eq!((code, reason.as_str()), (409, "Conflict"));
 
     // A pod delete answers the deleted pod; the controller replaces a deployment's pod.
     let pre_pods = count("pre").await;
     let pod_name = pre_pods[0].metadata.name.clone().expect("name");
-    let deleted = pods.delete(&pod_name, &DeleteParams::default()).await.expect("delete pod");
-    assert_eq!(deleted.left().and_then(|p| p.metadata.name), Some(pod_name.clone()));
+    let deleted = pods
+        .delete(&pod_name, &DeleteParams::default())
+        .await
+        .expect("delete pod");
+    assert_eq!(
+        deleted.left().and_then(|p| p.metadata.name),
+        Some(pod_name.clone())
+    );
     let replacement = tokio::time::timeout(HANG, async {
-        let mut events = Box::pin(watcher(pods.clone(), watcher::Config::default().labels("app=pre")));
+        let mut events = Box::pin(watcher(
+            pods.clone(),
+            watcher::Config::default().labels("app=pre"),
+        ));
         while let Some(event) = events.next().await {
             if let watcher::Event::Apply(p) | watcher::Event::InitApply(p) = event.expect("event") {
                 if p.metadata.name.as_deref() != Some(pod_name.as_str()) {
@@ -550,17 +895,41 @@ async fn delete_propagation_collects_or_orphans_pods() {
     })
     .await
     .expect("replaced");
-    assert_eq!(replacement.metadata.labels.as_ref().and_then(|l| l.get("app")).map(String::as_str), Some("pre"));
+    assert_eq!(
+        replacement
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("app"))
+            .map(String::as_str),
+        Some("pre")
+    );
     let replaced = count("pre").await;
     assert_eq!(replaced.len(), 1);
 
     // deletecollection by label.
-    let deleted = api.delete_collection(&DeleteParams::default(), &ListParams::default().labels("app=pre")).await.expect("deletecollection");
-    let names: Vec<String> = deleted.left().expect("the deleted list").items.into_iter().filter_map(|d| d.metadata.name).collect();
+    let deleted = api
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("app=pre"),
+        )
+        .await
+        .expect("deletecollection");
+    let names: Vec<String> = deleted
+        .left()
+        .expect("the deleted list")
+        .items
+        .into_iter()
+        .filter_map(|d| d.metadata.name)
+        .collect();
     assert_eq!(names, ["pre"]);
     assert!(count("pre").await.is_empty());
     // `delete_object` from the test side, as another actor would.
-    fake.delete_object("Pod", "prod", orphans[0].metadata.name.as_deref().expect("name"));
+    fake.delete_object(
+        "Pod",
+        "prod",
+        orphans[0].metadata.name.as_deref().expect("name"),
+    );
     assert!(count("orphan").await.is_empty());
 }
 
@@ -572,14 +941,24 @@ async fn rbac_denials_and_bad_tokens_are_refused_like_the_apiserver() {
     fake.deny("list", "pods");
     let client = client(&fake);
     let api: Api<Deployment> = Api::namespaced(client.clone(), "prod");
-    let (code, reason, message) = api_error(api.patch("web", &PatchParams::default(), &Patch::Strategic(&json!({}))).await);
+    let (code, reason, message) = api_error(
+        api.patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(&json!({})),
+        )
+        .await,
+    );
     assert_eq!((code, reason.as_str()), (403, "Forbidden"));
     assert_eq!(
         message,
         "deployments.apps \"web\" is forbidden: User \"system:serviceaccount:default:kanary\" \
          cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"prod\""
     );
-    let (code, _, message) = api_error(api.create(&PostParams::default(), &deployment("web", "web:1")).await);
+    let (code, _, message) = api_error(
+        api.create(&PostParams::default(), &deployment("web", "web:1"))
+            .await,
+    );
     assert_eq!(code, 403);
     assert_eq!(
         message,
@@ -596,12 +975,21 @@ async fn rbac_denials_and_bad_tokens_are_refused_like_the_apiserver() {
                  resource \"pods\" in API group \"\" in the namespace \"prod\""
             );
             let details = status.details.expect("details");
-            assert_eq!((details.group.as_str(), details.kind.as_str()), ("", "pods"));
+            assert_eq!(
+                (details.group.as_str(), details.kind.as_str()),
+                ("", "pods")
+            );
         }
         other => panic!("expected 403, got {other:?}"),
     }
     fake.allow("list", "pods");
-    assert!(pods.list(&ListParams::default()).await.expect("allowed again").items.is_empty());
+    assert!(
+        pods.list(&ListParams::default())
+            .await
+            .expect("allowed again")
+            .items
+            .is_empty()
+    );
 
     // A wrong token and no token: 401.
     let mut config = fake.config();
@@ -617,7 +1005,10 @@ async fn rbac_denials_and_bad_tokens_are_refused_like_the_apiserver() {
     // Other paths: 404 Status.
     let body = reqwest_get(&fake, "/apis/batch/v1/namespaces/prod/jobs").await;
     let status: Value = serde_json::from_str(&body).expect("a Status");
-    assert_eq!((status["kind"].as_str(), status["code"].as_u64()), (Some("Status"), Some(404)));
+    assert_eq!(
+        (status["kind"].as_str(), status["code"].as_u64()),
+        (Some("Status"), Some(404))
+    );
 }
 
 #[tokio::test]
@@ -636,9 +1027,14 @@ async fn invalid_deployments_are_rejected_with_the_apiservers_message() {
          template `labels`"
     );
     // The selector is immutable.
-    api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
     let patch = json!({"spec": {"selector": {"matchLabels": {"track": "stable"}}}});
-    let (code, _, message) = api_error(api.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await);
+    let (code, _, message) = api_error(
+        api.patch("web", &PatchParams::default(), &Patch::Strategic(&patch))
+            .await,
+    );
     assert_eq!(code, 422);
     assert!(message.ends_with("field is immutable"), "{message}");
 }
@@ -648,11 +1044,23 @@ async fn watch_streams_added_modified_deleted_in_order() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
     // Something else first, so that the watch starts from a resourceVersion other than "0".
-    api.create(&PostParams::default(), &deployment("other", "web:1")).await.expect("create");
-    let from = api.list(&ListParams::default()).await.expect("list").metadata.resource_version.expect("rv");
-    api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("other", "web:1"))
+        .await
+        .expect("create");
+    let from = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
     wait_available(&api, "web").await;
-    api.delete("web", &DeleteParams::default()).await.expect("delete");
+    api.delete("web", &DeleteParams::default())
+        .await
+        .expect("delete");
     // A watch from before the create replays the history, then times out (1 s).
     let events: Vec<WatchEvent<Deployment>> = tokio::time::timeout(
         HANG,
@@ -668,16 +1076,31 @@ async fn watch_streams_added_modified_deleted_in_order() {
     let mut versions = Vec::new();
     for event in &events {
         match event {
-            WatchEvent::Added(d) => { kinds.push("ADDED"); versions.push(d.metadata.resource_version.clone()); }
-            WatchEvent::Modified(d) => { kinds.push("MODIFIED"); versions.push(d.metadata.resource_version.clone()); }
-            WatchEvent::Deleted(d) => { kinds.push("DELETED"); versions.push(d.metadata.resource_version.clone()); }
+            WatchEvent::Added(d) => {
+                kinds.push("ADDED");
+                versions.push(d.metadata.resource_version.clone());
+            }
+            WatchEvent::Modified(d) => {
+                kinds.push("MODIFIED");
+                versions.push(d.metadata.resource_version.clone());
+            }
+            WatchEvent::Deleted(d) => {
+                kinds.push("DELETED");
+                versions.push(d.metadata.resource_version.clone());
+            }
             WatchEvent::Bookmark(_) => kinds.push("BOOKMARK"),
             WatchEvent::Error(e) => panic!("error event {e:?}"),
         }
     }
     // Created, progressing, available, deleted; then the bookmark before the timeout.
-    assert_eq!(kinds, ["ADDED", "MODIFIED", "MODIFIED", "DELETED", "BOOKMARK"]);
-    let numbers: Vec<u64> = versions.iter().map(|v| v.as_deref().expect("rv").parse().expect("number")).collect();
+    assert_eq!(
+        kinds,
+        ["ADDED", "MODIFIED", "MODIFIED", "DELETED", "BOOKMARK"]
+    );
+    let numbers: Vec<u64> = versions
+        .iter()
+        .map(|v| v.as_deref().expect("rv").parse().expect("number"))
+        .collect();
     assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
 
     // The runtime watcher: list, then watch; sees the later create, change and delete.
@@ -693,12 +1116,19 @@ async fn watch_streams_added_modified_deleted_in_order() {
                     let mut d = deployment_json("w2", "web:1");
                     d["metadata"]["labels"]["app"] = json!("w2");
                     let d: Deployment = serde_json::from_value(d).expect("deployment");
-                    api.create(&PostParams::default(), &d).await.expect("create");
+                    api.create(&PostParams::default(), &d)
+                        .await
+                        .expect("create");
                 }
                 watcher::Event::Apply(d) => {
-                    seen.push(("apply", d.status.as_ref().and_then(|s| s.available_replicas)));
+                    seen.push((
+                        "apply",
+                        d.status.as_ref().and_then(|s| s.available_replicas),
+                    ));
                     if available(Some(&d)) {
-                        api.delete("w2", &DeleteParams::default()).await.expect("delete");
+                        api.delete("w2", &DeleteParams::default())
+                            .await
+                            .expect("delete");
                     }
                 }
                 watcher::Event::Delete(_) => {
@@ -717,10 +1147,12 @@ async fn watch_streams_added_modified_deleted_in_order() {
 }
 
 #[tokio::test]
-async fn compacted_history_gives_410_and_the_watcher_recovers() {
+async fn compacted_history_gives_410_and_rv_0_starts_from_now() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
-    api.create(&PostParams::default(), &deployment("web", "web:1")).await.expect("create");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
     // Compact once the controller is done, so that resourceVersion 1 is older than the
     // history kept.
     wait_available(&api, "web").await;
@@ -747,7 +1179,9 @@ async fn compacted_history_gives_410_and_the_watcher_recovers() {
         .try_next()
         .await
         .expect("event");
-    assert!(matches!(first, Some(WatchEvent::Added(d)) if d.metadata.name.as_deref() == Some("web")));
+    assert!(
+        matches!(first, Some(WatchEvent::Added(d)) if d.metadata.name.as_deref() == Some("web"))
+    );
 }
 
 #[tokio::test]
@@ -756,10 +1190,19 @@ async fn seeded_production_is_running_and_kubeconfig_works() {
     let mut production = deployment_json("web", "web:1");
     production["metadata"]["namespace"] = json!("prod");
     production["spec"]["replicas"] = json!(2);
-    fake.behave("web:1", Behaviour::Ready { after: Duration::from_secs(3600) });
+    fake.behave(
+        "web:1",
+        Behaviour::Ready {
+            after: Duration::from_secs(3600),
+        },
+    );
     fake.insert(production);
     let stored = fake.get("Deployment", "prod", "web").expect("seeded");
-    assert_eq!(stored["status"]["availableReplicas"], json!(2), "available at once");
+    assert_eq!(
+        stored["status"]["availableReplicas"],
+        json!(2),
+        "available at once"
+    );
     let pods = fake.list("Pod", "prod");
     assert_eq!(pods.len(), 2);
     assert!(pods.iter().all(|p| p["status"]["phase"] == "Running"));
@@ -770,9 +1213,12 @@ async fn seeded_production_is_running_and_kubeconfig_works() {
     fake.write_kubeconfig(&path);
     let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("read kubeconfig");
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-        .await
-        .expect("config from kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("config from kubeconfig");
     assert_eq!(config.default_namespace, "default");
     let api: Api<Deployment> = Api::namespaced(Client::try_from(config).expect("client"), "prod");
     let got = api.get("web").await.expect("get through the kubeconfig");
@@ -829,19 +1275,32 @@ fn deploy_manifests_deserialise_and_the_role_grants_only_what_the_stage_needs() 
     let mut role = None;
     let mut kanary = None;
     for doc in docs {
-        let kind = doc["kind"].as_str().expect("every document has a kind").to_string();
-        assert!(doc.pointer("/metadata/namespace").is_none(), "{kind}: namespace-less, set by `kubectl -n`");
+        let kind = doc["kind"]
+            .as_str()
+            .expect("every document has a kind")
+            .to_string();
+        assert!(
+            doc.pointer("/metadata/namespace").is_none(),
+            "{kind}: namespace-less, set by `kubectl -n`"
+        );
         match kind.as_str() {
-            "ServiceAccount" => drop(serde_json::from_value::<ServiceAccount>(doc).expect("ServiceAccount")),
+            "ServiceAccount" => {
+                drop(serde_json::from_value::<ServiceAccount>(doc).expect("ServiceAccount"))
+            }
             "Role" => role = Some(serde_json::from_value::<Role>(doc).expect("Role")),
             "RoleBinding" => {
                 let binding = serde_json::from_value::<RoleBinding>(doc).expect("RoleBinding");
                 assert_eq!(binding.role_ref.kind, "Role");
                 assert_eq!(binding.role_ref.name, "kanary");
                 let subject = &binding.subjects.expect("subjects")[0];
-                assert_eq!((subject.kind.as_str(), subject.name.as_str()), ("ServiceAccount", "kanary"));
+                assert_eq!(
+                    (subject.kind.as_str(), subject.name.as_str()),
+                    ("ServiceAccount", "kanary")
+                );
             }
-            "Deployment" => kanary = Some(serde_json::from_value::<Deployment>(doc).expect("Deployment")),
+            "Deployment" => {
+                kanary = Some(serde_json::from_value::<Deployment>(doc).expect("Deployment"))
+            }
             "Service" => {
                 let service = serde_json::from_value::<Service>(doc).expect("Service");
                 let ports = service.spec.expect("spec").ports.expect("ports");
@@ -852,7 +1311,16 @@ fn deploy_manifests_deserialise_and_the_role_grants_only_what_the_stage_needs() 
         kinds.push(kind);
     }
     kinds.sort();
-    assert_eq!(kinds, ["Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"]);
+    assert_eq!(
+        kinds,
+        [
+            "Deployment",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "ServiceAccount"
+        ]
+    );
 
     let mut rules: Vec<(String, String, Vec<String>)> = role
         .expect("a Role")
@@ -862,14 +1330,17 @@ fn deploy_manifests_deserialise_and_the_role_grants_only_what_the_stage_needs() 
         .flat_map(|r| {
             let groups = r.api_groups.clone().unwrap_or_default();
             let verbs = r.verbs.clone();
-            r.resources.unwrap_or_default().into_iter().flat_map(move |res| {
-                let verbs = verbs.clone();
-                groups.clone().into_iter().map(move |g| {
-                    let mut v = verbs.clone();
-                    v.sort();
-                    (g, res.clone(), v)
+            r.resources
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(move |res| {
+                    let verbs = verbs.clone();
+                    groups.clone().into_iter().map(move |g| {
+                        let mut v = verbs.clone();
+                        v.sort();
+                        (g, res.clone(), v)
+                    })
                 })
-            })
         })
         .collect();
     rules.sort();
@@ -877,8 +1348,16 @@ fn deploy_manifests_deserialise_and_the_role_grants_only_what_the_stage_needs() 
     assert_eq!(
         rules,
         [
-            ("".to_string(), "pods".to_string(), s(&["get", "list", "watch"])),
-            ("apps".to_string(), "deployments".to_string(), s(&["create", "delete", "get", "list", "patch", "watch"])),
+            (
+                "".to_string(),
+                "pods".to_string(),
+                s(&["get", "list", "watch"])
+            ),
+            (
+                "apps".to_string(),
+                "deployments".to_string(),
+                s(&["create", "delete", "get", "list", "patch", "watch"])
+            ),
         ]
     );
 
@@ -886,22 +1365,51 @@ fn deploy_manifests_deserialise_and_the_role_grants_only_what_the_stage_needs() 
     let pod = kanary.spec.template.spec.expect("pod spec");
     assert_eq!(pod.service_account_name.as_deref(), Some("kanary"));
     let container = &pod.containers[0];
-    assert_eq!(container.args.as_ref().map(|a| a[0].as_str()), Some("serve"));
+    assert_eq!(
+        container.args.as_ref().map(|a| a[0].as_str()),
+        Some("serve")
+    );
     let security = container.security_context.clone().expect("securityContext");
     assert_eq!(security.read_only_root_filesystem, Some(true));
     assert_eq!(security.run_as_non_root, Some(true));
     assert_eq!(security.allow_privilege_escalation, Some(false));
-    assert!(container.resources.as_ref().and_then(|r| r.limits.as_ref()).is_some());
+    assert!(
+        container
+            .resources
+            .as_ref()
+            .and_then(|r| r.limits.as_ref())
+            .is_some()
+    );
     let probe_path = |p: &Option<k8s_openapi::api::core::v1::Probe>| {
-        p.as_ref().and_then(|p| p.http_get.as_ref()).and_then(|h| h.path.clone())
+        p.as_ref()
+            .and_then(|p| p.http_get.as_ref())
+            .and_then(|h| h.path.clone())
     };
-    assert_eq!(probe_path(&container.liveness_probe).as_deref(), Some("/livez"));
-    assert_eq!(probe_path(&container.readiness_probe).as_deref(), Some("/readyz"));
+    assert_eq!(
+        probe_path(&container.liveness_probe).as_deref(),
+        Some("/livez")
+    );
+    assert_eq!(
+        probe_path(&container.readiness_probe).as_deref(),
+        Some("/readyz")
+    );
     let env = container.env.clone().expect("env");
     assert!(env.iter().all(|e| e.name.starts_with("KANARY_")));
-    let token = env.iter().find(|e| e.name == "KANARY_AUTH_TOKEN").expect("KANARY_AUTH_TOKEN");
-    assert!(token.value.is_none(), "the token comes from a Secret, never inline");
-    assert!(token.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).is_some());
+    let token = env
+        .iter()
+        .find(|e| e.name == "KANARY_AUTH_TOKEN")
+        .expect("KANARY_AUTH_TOKEN");
+    assert!(
+        token.value.is_none(),
+        "the token comes from a Secret, never inline"
+    );
+    assert!(
+        token
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .is_some()
+    );
 }
 
 #[test]
@@ -911,7 +1419,16 @@ fn deploy_canary_config_is_a_valid_kubernetes_config() {
     let config: Value = serde_json::from_str(&text).expect("JSON");
     let metrics = config["metrics"].as_array().expect("metrics");
     let names: Vec<&str> = metrics.iter().filter_map(|m| m["name"].as_str()).collect();
-    assert_eq!(names, ["latency_p99_seconds", "errors_5xx", "requests", "cpu_cores", "memory_working_set_bytes"]);
+    assert_eq!(
+        names,
+        [
+            "latency_p99_seconds",
+            "errors_5xx",
+            "requests",
+            "cpu_cores",
+            "memory_working_set_bytes"
+        ]
+    );
     // Every query selects pods by the scope, through a template or an inline template.
     for metric in metrics {
         let query = &metric["query"];

@@ -126,9 +126,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             "Request entity too large: limit is 3145728",
             None,
         )),
-        Ok(body) if authorized => {
-            dispatch(&shared, &method, &path, &query, content_type.as_deref(), body)
-        }
+        Ok(body) if authorized => dispatch(
+            &shared,
+            &method,
+            &path,
+            &query,
+            content_type.as_deref(),
+            body,
+        ),
         Ok(_) => error_response(&failure(401, "Unauthorized", "Unauthorized", None)),
     };
     shared.lock().record(Recorded {
@@ -179,7 +184,11 @@ fn dispatch(
             Some(json!({})),
         ));
     };
-    let query = Query(form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect());
+    let query = Query(
+        form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect(),
+    );
     let watching = matches!(query.get("watch"), Some("true") | Some("1"));
     let verb = match (method.as_str(), &target.name, &target.ns) {
         ("GET", Some(_), _) => "get",
@@ -211,7 +220,14 @@ fn dispatch(
         "watch" => return watch(shared, kind, ns, &query),
         "create" => create(shared, kind, ns.unwrap_or(""), &body),
         "update" => update(shared, kind, ns.unwrap_or(""), name.unwrap_or(""), &body),
-        "patch" => patch(shared, kind, ns.unwrap_or(""), name.unwrap_or(""), content_type, &body),
+        "patch" => patch(
+            shared,
+            kind,
+            ns.unwrap_or(""),
+            name.unwrap_or(""),
+            content_type,
+            &body,
+        ),
         "delete" => delete_options(&query, &body).and_then(|options| {
             delete_one(shared, kind, ns.unwrap_or(""), name.unwrap_or(""), &options)
         }),
@@ -324,8 +340,15 @@ fn patch(
             return Err(not_found(kind, name));
         };
         // A resourceVersion in the patch is a precondition (optimistic concurrency).
-        if let Some(rv) = patch.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
-            if Some(rv) != current.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+        if let Some(rv) = patch
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+        {
+            if Some(rv)
+                != current
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+            {
                 return Err(conflict(kind, name, store::OPTIMISTIC_LOCK));
             }
         }
@@ -515,12 +538,19 @@ fn event_line(event_type: &str, object: &Value) -> Bytes {
     } else {
         object.to_string()
     };
-    Bytes::from(format!("{{\"type\":\"{event_type}\",\"object\":{object}}}\n"))
+    Bytes::from(format!(
+        "{{\"type\":\"{event_type}\",\"object\":{object}}}\n"
+    ))
 }
 
 /// The events after `rv` that the filter sees, as lines; a MODIFIED event whose object
 /// starts or stops matching becomes ADDED or DELETED (the watch cache's behaviour).
-fn collect_events(state: &store::State, filter: &WatchFilter, rv: u64, out: &mut VecDeque<Bytes>) -> Result<u64, u64> {
+fn collect_events(
+    state: &store::State,
+    filter: &WatchFilter,
+    rv: u64,
+    out: &mut VecDeque<Bytes>,
+) -> Result<u64, u64> {
     let events = state.events_after(rv)?;
     let mut last = rv;
     for event in events {
@@ -568,7 +598,10 @@ fn watch(shared: &Arc<Shared>, kind: Kind, ns: Option<&str>, query: &Query) -> R
     let mut pending = VecDeque::new();
     let start = {
         let state = shared.lock();
-        match query.get("resourceVersion").filter(|rv| !rv.is_empty() && *rv != "0") {
+        match query
+            .get("resourceVersion")
+            .filter(|rv| !rv.is_empty() && *rv != "0")
+        {
             // rv "0" or none: the current objects as ADDED, then changes from now.
             None => {
                 for object in state.select(kind, ns, &filter.labels, &filter.fields) {

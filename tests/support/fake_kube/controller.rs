@@ -69,7 +69,11 @@ fn default_pod_spec(spec: &mut Value) {
             continue;
         };
         for container in containers {
-            set_default(container, "terminationMessagePath", json!("/dev/termination-log"));
+            set_default(
+                container,
+                "terminationMessagePath",
+                json!("/dev/termination-log"),
+            );
             set_default(container, "terminationMessagePolicy", json!("File"));
             set_default(container, "resources", json!({}));
             // `:latest` or no tag: Always; otherwise IfNotPresent (core/v1 defaults.go).
@@ -90,11 +94,18 @@ fn default_pod_spec(spec: &mut Value) {
 /// Validation the apiserver does and a client can trip (`apps/validation`,
 /// `core/validation`): a selector, template labels it matches, an immutable selector,
 /// containers with names and images.
-pub fn validate(kind: Kind, name: &str, object: &Value, old: Option<&Value>) -> Result<(), ApiError> {
+pub fn validate(
+    kind: Kind,
+    name: &str,
+    object: &Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
     let (containers_field, containers) = match kind {
         Kind::Deployment => {
             let selector = object.pointer("/spec/selector");
-            let match_labels = selector.and_then(|s| s.get("matchLabels")).and_then(Value::as_object);
+            let match_labels = selector
+                .and_then(|s| s.get("matchLabels"))
+                .and_then(Value::as_object);
             let expressions = selector
                 .and_then(|s| s.get("matchExpressions"))
                 .and_then(Value::as_array)
@@ -146,9 +157,7 @@ pub fn validate(kind: Kind, name: &str, object: &Value, old: Option<&Value>) -> 
                         name,
                         "spec.replicas",
                         "FieldValueInvalid",
-                        &format!(
-                            "Invalid value: {replicas}: must be greater than or equal to 0"
-                        ),
+                        &format!("Invalid value: {replicas}: must be greater than or equal to 0"),
                     ));
                 }
             }
@@ -159,13 +168,24 @@ pub fn validate(kind: Kind, name: &str, object: &Value, old: Option<&Value>) -> 
         }
         Kind::Pod => ("spec.containers", object.pointer("/spec/containers")),
     };
-    let containers = containers.and_then(Value::as_array).filter(|c| !c.is_empty());
+    let containers = containers
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty());
     let Some(containers) = containers else {
-        return Err(invalid(kind, name, containers_field, "FieldValueRequired", "Required value"));
+        return Err(invalid(
+            kind,
+            name,
+            containers_field,
+            "FieldValueRequired",
+            "Required value",
+        ));
     };
     for (i, c) in containers.iter().enumerate() {
         for field in ["name", "image"] {
-            if c.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+            if c.get(field)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
                 return Err(invalid(
                     kind,
                     name,
@@ -270,8 +290,14 @@ fn container_images(template_spec: &Value) -> Vec<(String, String)> {
             cs.iter()
                 .map(|c| {
                     (
-                        c.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-                        c.get("image").and_then(Value::as_str).unwrap_or("").to_string(),
+                        c.get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        c.get("image")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
                     )
                 })
                 .collect()
@@ -321,7 +347,14 @@ fn condition(kind: &str, status: bool, reason: Option<&str>, message: Option<&st
 }
 
 /// A pod's status: `settled` = after the behaviour's delay.
-fn pod_status(state: &State, pod_name: &str, ns: &str, uid: &str, spec: &Value, settled: bool) -> Value {
+fn pod_status(
+    state: &State,
+    pod_name: &str,
+    ns: &str,
+    uid: &str,
+    spec: &Value,
+    settled: bool,
+) -> Value {
     let (pod_outcome, _) = outcome(state, spec);
     if pod_outcome == Outcome::Never {
         return json!({"phase": "Pending", "qosClass": "BestEffort"});
@@ -456,14 +489,26 @@ fn deployment_status(
     let available = ready >= replicas;
     let rs = format!("{name}-{hash}");
     let (a_reason, a_message) = if available {
-        ("MinimumReplicasAvailable", "Deployment has minimum availability.")
+        (
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+        )
     } else {
-        ("MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        (
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
     };
     let (p_reason, p_message) = if available {
-        ("NewReplicaSetAvailable", format!("ReplicaSet \"{rs}\" has successfully progressed."))
+        (
+            "NewReplicaSetAvailable",
+            format!("ReplicaSet \"{rs}\" has successfully progressed."),
+        )
     } else {
-        ("ReplicaSetUpdated", format!("ReplicaSet \"{rs}\" is progressing."))
+        (
+            "ReplicaSetUpdated",
+            format!("ReplicaSet \"{rs}\" is progressing."),
+        )
     };
     // A condition keeps its lastTransitionTime while its status does not change.
     let cond = |kind: &str, ok: bool, reason: &str, message: &str| {
@@ -513,7 +558,10 @@ pub fn start_rollout(state: &mut State, ns: &str, name: &str) -> Option<Settle> 
         .and_then(Value::as_i64)
         .unwrap_or(1)
         .max(0);
-    let template = deployment.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let template = deployment
+        .pointer("/spec/template")
+        .cloned()
+        .unwrap_or(json!({}));
     let template_spec = template.get("spec").cloned().unwrap_or(json!({}));
     let hash = template_hash(&template);
     let (_, delay) = outcome(state, &template_spec);
@@ -593,7 +641,9 @@ pub fn settle(state: &mut State, ns: &str, name: &str, settle: &Settle) {
         return;
     };
     let same = deployment["metadata"]["uid"] == settle.uid.as_str()
-        && deployment.pointer("/metadata/generation").and_then(Value::as_i64)
+        && deployment
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
             == Some(settle.generation)
         && deployment.pointer("/metadata/deletionTimestamp").is_none();
     if !same {
@@ -614,15 +664,17 @@ pub fn settle(state: &mut State, ns: &str, name: &str, settle: &Settle) {
             .pointer("/status/conditions")
             .and_then(Value::as_array)
             .is_some_and(|cs| {
-                cs.iter().any(|c| {
-                    c["type"] == "PodReadyToStartContainers" && c["status"] == "True"
-                })
+                cs.iter()
+                    .any(|c| c["type"] == "PodReadyToStartContainers" && c["status"] == "True")
             });
         if !was_settled {
             let status = pod_status(state, &pod_name, ns, &pod_uid, &spec, true);
             state.set_status(Kind::Pod, ns, &pod_name, status);
         }
-        if state.get(Kind::Pod, ns, &pod_name).is_some_and(pod_is_ready) {
+        if state
+            .get(Kind::Pod, ns, &pod_name)
+            .is_some_and(pod_is_ready)
+        {
             ready += 1;
         }
     }
@@ -630,7 +682,14 @@ pub fn settle(state: &mut State, ns: &str, name: &str, settle: &Settle) {
         ready = ready.min(pods.len() as i64);
     }
     let previous = deployment.get("status");
-    let status = deployment_status(settle.generation, replicas, ready, name, &settle.hash, previous);
+    let status = deployment_status(
+        settle.generation,
+        replicas,
+        ready,
+        name,
+        &settle.hash,
+        previous,
+    );
     state.set_status(Kind::Deployment, ns, name, status);
 }
 

@@ -142,7 +142,9 @@ impl FakeKube {
         listener
             .set_nonblocking(true)
             .expect("a non-blocking listener for tokio");
-        let addr = listener.local_addr().expect("local address of the fake API server");
+        let addr = listener
+            .local_addr()
+            .expect("local address of the fake API server");
         let (changed, _) = tokio::sync::watch::channel(0);
         let shared = Arc::new(Shared {
             state: Mutex::new(store::State::default()),

@@ -28,8 +28,13 @@ enum ListKind {
 
 fn list_kind(field: &str) -> ListKind {
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
-        | "imagePullSecrets" | "resourceClaims" => ListKind::Keyed("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims" => ListKind::Keyed("name"),
         "ports" => ListKind::Keyed("containerPort"),
         "volumeMounts" => ListKind::Keyed("mountPath"),
         "volumeDevices" => ListKind::Keyed("devicePath"),
@@ -55,7 +60,10 @@ pub fn strategic_merge(original: &Value, patch: &Value) -> Result<Value, String>
     merge_map(original, patch).map(Value::Object)
 }
 
-fn merge_map(original: &Map<String, Value>, patch: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+fn merge_map(
+    original: &Map<String, Value>,
+    patch: &Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
     if let Some(directive) = patch.get(DIRECTIVE) {
         return match directive.as_str() {
             Some("replace") => {
@@ -159,7 +167,9 @@ fn merge_list(field: &str, original: &[Value], patch: &[Value]) -> Result<Value,
                         "map: {item} does not contain declared merge key: {merge_key}"
                     ));
                 };
-                let position = merged.iter().position(|o| o.get(merge_key) == Some(key_value));
+                let position = merged
+                    .iter()
+                    .position(|o| o.get(merge_key) == Some(key_value));
                 match element.get(DIRECTIVE) {
                     Some(d) if *d == "delete" => {
                         merged.retain(|o| o.get(merge_key) != Some(key_value));

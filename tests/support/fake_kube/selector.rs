@@ -209,12 +209,12 @@ impl LabelSelector {
             Requirement::NotIn(k, vs) => !get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
             Requirement::Exists(k) => get(k).is_some(),
             Requirement::DoesNotExist(k) => get(k).is_none(),
-            Requirement::GreaterThan(k, n) => {
-                get(k).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x > *n)
-            }
-            Requirement::LessThan(k, n) => {
-                get(k).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x < *n)
-            }
+            Requirement::GreaterThan(k, n) => get(k)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x > *n),
+            Requirement::LessThan(k, n) => get(k)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x < *n),
         })
     }
 }
@@ -379,7 +379,9 @@ impl FieldSelector {
             } else if let Some((f, v)) = term.split_once('=') {
                 (f, v, true)
             } else {
-                return Err(format!("invalid selector: '{input}'; can't understand '{term}'"));
+                return Err(format!(
+                    "invalid selector: '{input}'; can't understand '{term}'"
+                ));
             };
             let field = field.trim();
             let supported = matches!(field, "metadata.name" | "metadata.namespace")

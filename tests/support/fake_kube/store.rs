@@ -128,7 +128,11 @@ pub fn status_string(status: &Value) -> String {
         if key == "causes" {
             let items: Vec<String> = v
                 .as_array()
-                .map(|a| a.iter().map(|c| ordered(c, &["reason", "message", "field"], &cause)).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|c| ordered(c, &["reason", "message", "field"], &cause))
+                        .collect()
+                })
                 .unwrap_or_default();
             format!("[{}]", items.join(","))
         } else {
@@ -137,14 +141,34 @@ pub fn status_string(status: &Value) -> String {
     };
     let top = |key: &str, v: &Value| {
         if key == "details" {
-            ordered(v, &["name", "group", "kind", "uid", "causes", "retryAfterSeconds"], &detail)
+            ordered(
+                v,
+                &[
+                    "name",
+                    "group",
+                    "kind",
+                    "uid",
+                    "causes",
+                    "retryAfterSeconds",
+                ],
+                &detail,
+            )
         } else {
             v.to_string()
         }
     };
     ordered(
         status,
-        &["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"],
+        &[
+            "kind",
+            "apiVersion",
+            "metadata",
+            "status",
+            "message",
+            "reason",
+            "details",
+            "code",
+        ],
         &top,
     )
 }
@@ -206,7 +230,10 @@ pub fn invalid(kind: Kind, name: &str, field: &str, cause_reason: &str, detail: 
     failure(
         422,
         "Invalid",
-        &format!("{} \"{name}\" is invalid: {field}: {detail}", kind.qualified_kind()),
+        &format!(
+            "{} \"{name}\" is invalid: {field}: {detail}",
+            kind.qualified_kind()
+        ),
         Some(Value::Object(d)),
     )
 }
@@ -451,12 +478,14 @@ impl State {
 
     /// Allows a denied verb again.
     pub fn allow(&mut self, verb: &str, resource: &str) {
-        self.denied.remove(&(verb.to_string(), resource.to_string()));
+        self.denied
+            .remove(&(verb.to_string(), resource.to_string()));
     }
 
     /// Whether a verb on a resource is denied.
     pub fn is_denied(&self, verb: &str, resource: &str) -> bool {
-        self.denied.contains(&(verb.to_string(), resource.to_string()))
+        self.denied
+            .contains(&(verb.to_string(), resource.to_string()))
     }
 
     /// Records an answered request.
@@ -590,7 +619,10 @@ impl State {
                  the request",
             ));
         }
-        let old_uid = old.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("");
+        let old_uid = old
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if let Some(uid) = new.pointer("/metadata/uid").and_then(Value::as_str) {
             if !uid.is_empty() && uid != old_uid {
                 return Err(conflict(
@@ -607,14 +639,23 @@ impl State {
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
             .unwrap_or("");
-        if let Some(rv) = new.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+        if let Some(rv) = new
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+        {
             if !rv.is_empty() && rv != old_rv {
                 return Err(conflict(kind, name, OPTIMISTIC_LOCK));
             }
         }
         controller::apply_defaults(kind, &mut new);
         controller::validate(kind, name, &new, Some(&old))?;
-        for key in ["name", "namespace", "uid", "creationTimestamp", "generation"] {
+        for key in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "generation",
+        ] {
             match old["metadata"].get(key) {
                 Some(v) => new["metadata"][key] = v.clone(),
                 None => {
