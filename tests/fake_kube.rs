@@ -1717,3 +1717,74 @@ async fn malformed_bodies_are_400s_not_panics() {
         "nothing was deleted"
     );
 }
+
+#[tokio::test]
+async fn a_rollout_past_its_progress_deadline_is_marked_failed() {
+    let fake = FakeKube::start();
+    fake.behave("web:slow", Behaviour::Never);
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    let mut d = deployment_json("web-canary", "web:slow");
+    d["spec"]["progressDeadlineSeconds"] = json!(1);
+    let d: Deployment = serde_json::from_value(d).expect("deployment");
+    api.create(&PostParams::default(), &d)
+        .await
+        .expect("create");
+    let exceeded = |d: Option<&Deployment>| {
+        d.and_then(|d| d.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.type_.as_deref() == Some("Progressing")
+                        && c.status.as_deref() == Some("False")
+                        && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+                })
+            })
+    };
+    let failed = tokio::time::timeout(HANG, await_condition(api.clone(), "web-canary", exceeded))
+        .await
+        .expect("marked")
+        .expect("await_condition")
+        .expect("exists");
+    assert!(!available(Some(&failed)));
+}
+
+#[tokio::test]
+async fn modify_changes_objects_as_another_actor_and_replicas_are_capped() {
+    let fake = FakeKube::start();
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
+    wait_available(&api, "web").await;
+    // Someone else scales it: a new generation, and the controller follows.
+    let changed = fake
+        .modify("Deployment", "prod", "web", |d| {
+            d["spec"]["replicas"] = json!(2)
+        })
+        .expect("exists");
+    assert_eq!(changed["metadata"]["generation"], json!(2));
+    let scaled = wait_available(&api, "web").await;
+    assert_eq!(scaled.status.and_then(|s| s.ready_replicas), Some(2));
+    assert_eq!(fake.list("Pod", "prod").len(), 2);
+    assert!(fake.modify("Deployment", "prod", "nope", |_| {}).is_none());
+
+    // A huge replica count does not hang the fake: 100 pods at most, never available.
+    let huge = json!({"spec": {"replicas": 1_000_000}});
+    api.patch("web", &PatchParams::default(), &Patch::Strategic(&huge))
+        .await
+        .expect("patch");
+    let observed = tokio::time::timeout(
+        HANG,
+        await_condition(api.clone(), "web", |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.observed_generation)
+                == Some(3)
+        }),
+    )
+    .await
+    .expect("observed")
+    .expect("await_condition")
+    .expect("exists");
+    assert!(!available(Some(&observed)));
+    assert_eq!(fake.list("Pod", "prod").len(), 100);
+}

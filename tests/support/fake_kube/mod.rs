@@ -263,6 +263,38 @@ impl FakeKube {
         self.shared.lock().list(kind, Some(ns))
     }
 
+    /// Changes a stored object as someone else would (`change` may touch anything,
+    /// status included): one write, a MODIFIED event; a Deployment whose spec changed gets
+    /// a new generation and a rollout. Returns the stored object, `None` when absent.
+    pub fn modify(
+        &self,
+        kind: &str,
+        ns: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Option<Value> {
+        let kind = Kind::from_kind(kind)?;
+        let (stored, rollout) = self.shared.write(|state| {
+            let mut object = state.get(kind, ns, name)?.clone();
+            let before = object.get("spec").cloned();
+            change(&mut object);
+            let spec_changed = object.get("spec").cloned() != before;
+            let rollout = spec_changed && kind == Kind::Deployment;
+            if rollout {
+                let generation = object
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1);
+                object["metadata"]["generation"] = serde_json::json!(generation + 1);
+            }
+            Some((state.put(kind, object, store::EventType::Modified), rollout))
+        })?;
+        if rollout {
+            controller::schedule(&self.shared, ns, name);
+        }
+        Some(stored)
+    }
+
     /// Deletes an object as someone else would (background propagation: a Deployment's
     /// pods go too; a deleted pod of a Deployment is replaced by the controller).
     pub fn delete_object(&self, kind: &str, ns: &str, name: &str) {
