@@ -1788,3 +1788,56 @@ async fn modify_changes_objects_as_another_actor_and_replicas_are_capped() {
     assert!(!available(Some(&observed)));
     assert_eq!(fake.list("Pod", "prod").len(), 100);
 }
+
+#[tokio::test]
+async fn streaming_list_watchers_get_their_initial_events_end_bookmark() {
+    let fake = FakeKube::start();
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
+    let mut stream = Box::pin(watcher(
+        api.clone(),
+        watcher::Config::default().streaming_lists(),
+    ));
+    let mut initial = Vec::new();
+    tokio::time::timeout(HANG, async {
+        while let Some(event) = stream.next().await {
+            match event.expect("event") {
+                watcher::Event::InitApply(d) => initial.push(d.metadata.name.unwrap_or_default()),
+                watcher::Event::InitDone => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the initial events ended");
+    assert_eq!(initial, ["web"]);
+}
+
+#[test]
+fn the_fake_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<FakeKube>();
+}
+
+#[tokio::test]
+async fn dry_run_is_refused_not_performed() {
+    let fake = FakeKube::start();
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    let (code, _, message) = api_error(
+        api.create(
+            &PostParams {
+                dry_run: true,
+                ..PostParams::default()
+            },
+            &deployment("web", "web:1"),
+        )
+        .await,
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (400, "dryRun is not implemented by the fake API server")
+    );
+    assert!(fake.get("Deployment", "prod", "web").is_none());
+}
