@@ -1841,3 +1841,49 @@ async fn dry_run_is_refused_not_performed() {
     );
     assert!(fake.get("Deployment", "prod", "web").is_none());
 }
+
+#[tokio::test]
+async fn a_background_delete_answers_the_apiservers_success_status() {
+    let fake = FakeKube::start();
+    let mut web = deployment_json("web", "web:1");
+    web["metadata"]["namespace"] = json!("prod");
+    fake.insert(web);
+    let uid = fake.get("deployments", "prod", "web").expect("seeded")["metadata"]["uid"]
+        .as_str()
+        .expect("uid")
+        .to_string();
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/apis/apps/v1/namespaces/prod/deployments/web",
+            fake.url()
+        ))
+        .bearer_auth(fake_kube::TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"propagationPolicy":"Background"}"#)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.text().await.expect("body"),
+        format!(
+            r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Success","details":{{"name":"web","group":"apps","kind":"deployments","uid":"{uid}"}}}}"#
+        )
+    );
+    assert!(fake.list("Pod", "prod").is_empty());
+    // An empty body is accepted too (the default propagation).
+    let mut web = deployment_json("web", "web:1");
+    web["metadata"]["namespace"] = json!("prod");
+    fake.insert(web);
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/apis/apps/v1/namespaces/prod/deployments/web",
+            fake.url()
+        ))
+        .bearer_auth(fake_kube::TOKEN)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(fake.get("Deployment", "prod", "web").is_none());
+}

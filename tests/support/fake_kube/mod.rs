@@ -22,14 +22,23 @@
 //!
 //! Simplifications (each harmless for a client): no ReplicaSets (pods are owned by the
 //! Deployment directly, named `<deployment>-<pod-template-hash>-<5 chars>`); a rollout
-//! replaces old pods at once (no surge); `Available` needs every replica ready; deletions
-//! take effect immediately (no graceful termination, garbage collection in the same
-//! step); `limit`/`continue` are ignored (one page, as the apiserver does for
-//! `resourceVersion=0` lists); every namespace exists.
+//! replaces old pods at once (no surge); `Available` needs every replica ready; at most
+//! [`controller::MAX_PODS`] pods per Deployment; deletions take effect immediately (no
+//! graceful termination; garbage collection in the same step); `limit`/`continue` are
+//! ignored (one page, as the apiserver does for `resourceVersion=0` lists); every namespace
+//! exists; `dryRun` is refused (400) rather than performed; no `managedFields`, no
+//! subresources (`/status`, `/scale`: 404).
+//!
+//! Beyond the API, the test side can seed objects ([`FakeKube::insert`]), read them
+//! ([`FakeKube::get`], [`FakeKube::list`]), act as another client
+//! ([`FakeKube::modify`], [`FakeKube::delete_object`]), choose rollouts per image
+//! ([`FakeKube::behave`]), deny verbs ([`FakeKube::deny`], [`FakeKube::allow`]), compact
+//! the watch history ([`FakeKube::compact`]) and read every request
+//! ([`FakeKube::requests`]). Names and UIDs are deterministic per server.
 #![allow(dead_code)]
 
 mod api;
-mod controller;
+pub mod controller;
 mod patch;
 mod selector;
 mod store;

@@ -18,11 +18,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// From a `kind` (`"Deployment"`, `"Pod"`).
+    /// From a `kind` (`"Deployment"`, `"Pod"`) or a resource (`"deployments"`, `"pods"`).
     pub fn from_kind(kind: &str) -> Option<Kind> {
         match kind {
-            "Deployment" => Some(Kind::Deployment),
-            "Pod" => Some(Kind::Pod),
+            "Deployment" | "deployments" => Some(Kind::Deployment),
+            "Pod" | "pods" => Some(Kind::Pod),
             _ => None,
         }
     }
