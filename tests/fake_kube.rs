@@ -1147,7 +1147,7 @@ async fn watch_streams_added_modified_deleted_in_order() {
 }
 
 #[tokio::test]
-async fn compacted_history_gives_410_and_the_watcher_recovers() {
+async fn compacted_history_gives_410_and_rv_0_starts_from_now() {
     let fake = FakeKube::start();
     let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
     api.create(&PostParams::default(), &deployment("web", "web:1"))
@@ -1454,4 +1454,436 @@ fn deploy_canary_config_is_a_valid_kubernetes_config() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[tokio::test]
+async fn a_selector_watch_turns_label_changes_into_added_and_deleted() {
+    let fake = FakeKube::start();
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    api.create(&PostParams::default(), &deployment("first", "web:1"))
+        .await
+        .expect("create");
+    let from = fake.resource_version().to_string();
+    let mut d = deployment_json("web", "web:1");
+    d["metadata"]["labels"]["kanary.io/role"] = json!("canary");
+    let d: Deployment = serde_json::from_value(d).expect("deployment");
+    api.create(&PostParams::default(), &d)
+        .await
+        .expect("create");
+    let drop_role = json!({"metadata": {"labels": {"kanary.io/role": null}}});
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Strategic(&drop_role),
+    )
+    .await
+    .expect("patch");
+    let add_role = json!({"metadata": {"labels": {"kanary.io/role": "canary"}}});
+    api.patch("web", &PatchParams::default(), &Patch::Strategic(&add_role))
+        .await
+        .expect("patch");
+    let events: Vec<WatchEvent<Deployment>> = api
+        .watch(
+            &WatchParams::default()
+                .labels("kanary.io/role=canary")
+                .timeout(1)
+                .disable_bookmarks(),
+            &from,
+        )
+        .await
+        .expect("watch")
+        .try_collect()
+        .await
+        .expect("events");
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            WatchEvent::Added(_) => "ADDED",
+            WatchEvent::Modified(_) => "MODIFIED",
+            WatchEvent::Deleted(_) => "DELETED",
+            WatchEvent::Bookmark(_) => "BOOKMARK",
+            WatchEvent::Error(_) => "ERROR",
+        })
+        .collect();
+    // The controller's status writes may interleave (MODIFIED while it matches); the
+    // label changes show as DELETED then ADDED, as the apiserver's watch cache does.
+    let transitions: Vec<&str> = kinds.iter().copied().filter(|k| *k != "MODIFIED").collect();
+    assert_eq!(transitions, ["ADDED", "DELETED", "ADDED"], "{kinds:?}");
+}
+
+#[tokio::test]
+async fn patch_directives_generate_name_and_unconditional_replace() {
+    let fake = FakeKube::start();
+    let client = client(&fake);
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "prod");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
+    // `$patch: replace` in a list: the list becomes the patch's elements.
+    let replace = json!({"spec": {"template": {"spec": {"containers": [
+        {"$patch": "replace"},
+        {"name": "only", "image": "only:1"}
+    ]}}}});
+    let patched = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(&replace))
+        .await
+        .expect("patch");
+    let containers = patched.spec.template.spec.expect("pod spec").containers;
+    assert_eq!(containers.len(), 1);
+    assert_eq!(containers[0].name, "only");
+    // `$patch: delete` on a map empties it; `$retainKeys` keeps only the listed keys.
+    let retain =
+        json!({"metadata": {"labels": {"$patch": "delete"}, "annotations": {"a": "1", "b": "2"}}});
+    let patched = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(&retain))
+        .await
+        .expect("patch");
+    assert_eq!(patched.metadata.labels, None, "an empty map is omitted");
+    let retain = json!({"metadata": {"annotations": {"$retainKeys": ["b"], "b": "3"}}});
+    let patched = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(&retain))
+        .await
+        .expect("patch");
+    let annotations = patched.metadata.annotations.expect("annotations");
+    assert_eq!(
+        annotations.into_iter().collect::<Vec<_>>(),
+        [("b".to_string(), "3".to_string())]
+    );
+    // A merge key missing from an element is a 400, an unknown directive too.
+    for bad in [
+        json!({"spec": {"template": {"spec": {"containers": [{"image": "x:1"}]}}}}),
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "only", "$patch": "merge"}]}}}}),
+    ] {
+        let (code, reason, _) = api_error(
+            api.patch("web", &PatchParams::default(), &Patch::Strategic(&bad))
+                .await,
+        );
+        assert_eq!((code, reason.as_str()), (400, "BadRequest"), "{bad}");
+    }
+    // A resourceVersion in a patch is a precondition.
+    let stale = json!({"metadata": {"resourceVersion": "1", "labels": {"x": "y"}}});
+    let (code, reason, _) = api_error(
+        api.patch("web", &PatchParams::default(), &Patch::Strategic(&stale))
+            .await,
+    );
+    assert_eq!((code, reason.as_str()), (409, "Conflict"));
+
+    // generateName.
+    let mut generated = deployment_json("", "web:1");
+    generated["metadata"] = json!({"generateName": "web-run-", "labels": {"app": ""}});
+    generated["spec"]["selector"] = json!({"matchLabels": {"app": "gen"}});
+    generated["spec"]["template"]["metadata"]["labels"] = json!({"app": "gen"});
+    let generated: Deployment = serde_json::from_value(generated).expect("deployment");
+    let created = api
+        .create(&PostParams::default(), &generated)
+        .await
+        .expect("create with generateName");
+    let name = created.metadata.name.expect("a generated name");
+    assert!(
+        name.starts_with("web-run-") && name.len() == "web-run-".len() + 5,
+        "{name}"
+    );
+
+    // PUT without a resourceVersion is unconditional.
+    let mut current = api.get("web").await.expect("get");
+    current.metadata.resource_version = None;
+    current.spec.replicas = Some(2);
+    let replaced = api
+        .replace("web", &PostParams::default(), &current)
+        .await
+        .expect("unconditional replace");
+    assert_eq!(replaced.spec.replicas, Some(2));
+
+    // Across namespaces with `Api::all`; pods too.
+    let other: Api<Deployment> = Api::namespaced(client.clone(), "staging");
+    other
+        .create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create in staging");
+    let all: Api<Deployment> = Api::all(client);
+    let mut names: Vec<(String, String)> = all
+        .list(&ListParams::default().fields("metadata.name=web"))
+        .await
+        .expect("list all")
+        .items
+        .into_iter()
+        .map(|d| {
+            (
+                d.metadata.namespace.unwrap_or_default(),
+                d.metadata.name.unwrap_or_default(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("prod".to_string(), "web".to_string()),
+            ("staging".to_string(), "web".to_string())
+        ]
+    );
+    // Every request is recorded with its method, path, query and status.
+    let requests = fake.requests();
+    let list = requests.last().expect("a request");
+    assert_eq!(
+        (
+            list.method.as_str(),
+            list.path.as_str(),
+            list.query.as_str(),
+            list.status
+        ),
+        (
+            "GET",
+            "/apis/apps/v1/deployments",
+            "&fieldSelector=metadata.name%3Dweb",
+            200
+        )
+    );
+    assert_eq!(requests[0].method, "POST");
+    assert_eq!(
+        requests[0].content_type.as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(requests[0].status, 201);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400s_not_panics() {
+    let fake = FakeKube::start();
+    let http = reqwest::Client::new();
+    let url = format!("{}/apis/apps/v1/namespaces/prod/deployments", fake.url());
+    let cases: [(&str, &str, u16); 6] = [
+        ("POST", "not json", 400),
+        ("POST", "[1, 2]", 400),
+        ("POST", r#"{"metadata": 5}"#, 400),
+        ("POST", r#"{"kind": "Pod", "metadata": {"name": "x"}}"#, 400),
+        // Go's decoder requires no field: a missing selector is a validation error.
+        (
+            "POST",
+            r#"{"metadata": {"name": "x"}, "spec": {"template": {}}}"#,
+            422,
+        ),
+        (
+            "POST",
+            r#"{"metadata": {"name": "x"}, "spec": {"selector": {}, "template": {}}}"#,
+            422,
+        ),
+    ];
+    for (method, body, code) in cases {
+        let response = http
+            .request(method.parse().expect("method"), &url)
+            .bearer_auth(fake_kube::TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), code, "{body}");
+        let status: Value =
+            serde_json::from_str(&response.text().await.expect("body")).expect("a Status");
+        assert_eq!(status["kind"], "Status", "{body}");
+    }
+    // PATCH with a body that is not an object, DELETE with a bad DeleteOptions.
+    fake.insert(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "prod"},
+        "spec": {"containers": [{"name": "c", "image": "c:1"}]}
+    }));
+    let pod_url = format!("{}/api/v1/namespaces/prod/pods/p", fake.url());
+    for (method, content_type, body, code) in [
+        ("PATCH", "application/strategic-merge-patch+json", "[]", 400),
+        ("PATCH", "application/strategic-merge-patch+json", "{", 400),
+        (
+            "DELETE",
+            "application/json",
+            r#"{"propagationPolicy": "Sometimes"}"#,
+            422,
+        ),
+        ("DELETE", "application/json", "]", 400),
+        ("POST", "application/json", "{}", 405),
+    ] {
+        let response = http
+            .request(method.parse().expect("method"), &pod_url)
+            .bearer_auth(fake_kube::TOKEN)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), code, "{method} {body}");
+    }
+    assert!(
+        fake.get("Pod", "prod", "p").is_some(),
+        "nothing was deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_rollout_past_its_progress_deadline_is_marked_failed() {
+    let fake = FakeKube::start();
+    fake.behave("web:slow", Behaviour::Never);
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    let mut d = deployment_json("web-canary", "web:slow");
+    d["spec"]["progressDeadlineSeconds"] = json!(1);
+    let d: Deployment = serde_json::from_value(d).expect("deployment");
+    api.create(&PostParams::default(), &d)
+        .await
+        .expect("create");
+    let exceeded = |d: Option<&Deployment>| {
+        d.and_then(|d| d.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.type_.as_deref() == Some("Progressing")
+                        && c.status.as_deref() == Some("False")
+                        && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+                })
+            })
+    };
+    let failed = tokio::time::timeout(HANG, await_condition(api.clone(), "web-canary", exceeded))
+        .await
+        .expect("marked")
+        .expect("await_condition")
+        .expect("exists");
+    assert!(!available(Some(&failed)));
+}
+
+#[tokio::test]
+async fn modify_changes_objects_as_another_actor_and_replicas_are_capped() {
+    let fake = FakeKube::start();
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
+    wait_available(&api, "web").await;
+    // Someone else scales it: a new generation, and the controller follows.
+    let changed = fake
+        .modify("Deployment", "prod", "web", |d| {
+            d["spec"]["replicas"] = json!(2)
+        })
+        .expect("exists");
+    assert_eq!(changed["metadata"]["generation"], json!(2));
+    let scaled = wait_available(&api, "web").await;
+    assert_eq!(scaled.status.and_then(|s| s.ready_replicas), Some(2));
+    assert_eq!(fake.list("Pod", "prod").len(), 2);
+    assert!(fake.modify("Deployment", "prod", "nope", |_| {}).is_none());
+
+    // A huge replica count does not hang the fake: 100 pods at most, never available.
+    let huge = json!({"spec": {"replicas": 1_000_000}});
+    api.patch("web", &PatchParams::default(), &Patch::Strategic(&huge))
+        .await
+        .expect("patch");
+    let observed = tokio::time::timeout(
+        HANG,
+        await_condition(api.clone(), "web", |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.observed_generation)
+                == Some(3)
+        }),
+    )
+    .await
+    .expect("observed")
+    .expect("await_condition")
+    .expect("exists");
+    assert!(!available(Some(&observed)));
+    assert_eq!(fake.list("Pod", "prod").len(), 100);
+}
+
+#[tokio::test]
+async fn streaming_list_watchers_get_their_initial_events_end_bookmark() {
+    let fake = FakeKube::start();
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    api.create(&PostParams::default(), &deployment("web", "web:1"))
+        .await
+        .expect("create");
+    let mut stream = Box::pin(watcher(
+        api.clone(),
+        watcher::Config::default().streaming_lists(),
+    ));
+    let mut initial = Vec::new();
+    tokio::time::timeout(HANG, async {
+        while let Some(event) = stream.next().await {
+            match event.expect("event") {
+                watcher::Event::InitApply(d) => initial.push(d.metadata.name.unwrap_or_default()),
+                watcher::Event::InitDone => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the initial events ended");
+    assert_eq!(initial, ["web"]);
+}
+
+#[test]
+fn the_fake_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<FakeKube>();
+}
+
+#[tokio::test]
+async fn dry_run_is_refused_not_performed() {
+    let fake = FakeKube::start();
+    let api: Api<Deployment> = Api::namespaced(client(&fake), "prod");
+    let (code, _, message) = api_error(
+        api.create(
+            &PostParams {
+                dry_run: true,
+                ..PostParams::default()
+            },
+            &deployment("web", "web:1"),
+        )
+        .await,
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (400, "dryRun is not implemented by the fake API server")
+    );
+    assert!(fake.get("Deployment", "prod", "web").is_none());
+}
+
+#[tokio::test]
+async fn a_background_delete_answers_the_apiservers_success_status() {
+    let fake = FakeKube::start();
+    let mut web = deployment_json("web", "web:1");
+    web["metadata"]["namespace"] = json!("prod");
+    fake.insert(web);
+    let uid = fake.get("deployments", "prod", "web").expect("seeded")["metadata"]["uid"]
+        .as_str()
+        .expect("uid")
+        .to_string();
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/apis/apps/v1/namespaces/prod/deployments/web",
+            fake.url()
+        ))
+        .bearer_auth(fake_kube::TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"propagationPolicy":"Background"}"#)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.text().await.expect("body"),
+        format!(
+            r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Success","details":{{"name":"web","group":"apps","kind":"deployments","uid":"{uid}"}}}}"#
+        )
+    );
+    assert!(fake.list("Pod", "prod").is_empty());
+    // An empty body is accepted too (the default propagation).
+    let mut web = deployment_json("web", "web:1");
+    web["metadata"]["namespace"] = json!("prod");
+    fake.insert(web);
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/apis/apps/v1/namespaces/prod/deployments/web",
+            fake.url()
+        ))
+        .bearer_auth(fake_kube::TOKEN)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(fake.get("Deployment", "prod", "web").is_none());
 }

@@ -214,6 +214,18 @@ fn dispatch(
     if shared.lock().is_denied(verb, kind.resource()) {
         return error_response(&forbidden(kind, verb, ns, name));
     }
+    // Refused rather than ignored: ignoring it would really write what the client
+    // only meant to try.
+    let body_dry_run = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b.get("dryRun").cloned())
+        .and_then(|d| d.as_array().map(|a| !a.is_empty()))
+        .unwrap_or(false);
+    if query.get("dryRun").is_some() || (verb.starts_with("delete") && body_dry_run) {
+        return error_response(&bad_request(
+            "dryRun is not implemented by the fake API server",
+        ));
+    }
     let result = match verb {
         "get" => get(shared, kind, ns.unwrap_or(""), name.unwrap_or("")),
         "list" => list(shared, kind, ns, &query),
@@ -606,6 +618,20 @@ fn watch(shared: &Arc<Shared>, kind: Kind, ns: Option<&str>, query: &Query) -> R
             None => {
                 for object in state.select(kind, ns, &filter.labels, &filter.fields) {
                     pending.push_back(event_line("ADDED", &object));
+                }
+                // A streaming list (`sendInitialEvents=true`, kube-rs
+                // `InitialListStrategy::StreamingList`) ends its initial events with this
+                // bookmark (KEP-3157).
+                if query.get("sendInitialEvents") == Some("true") {
+                    let bookmark = json!({
+                        "kind": kind.kind(),
+                        "apiVersion": kind.api_version(),
+                        "metadata": {
+                            "resourceVersion": state.resource_version().to_string(),
+                            "annotations": {"k8s.io/initial-events-end": "true"},
+                        },
+                    });
+                    pending.push_back(event_line("BOOKMARK", &bookmark));
                 }
                 state.resource_version()
             }

@@ -19,6 +19,10 @@ use super::selector::LabelSelector;
 use super::store::{self, ApiError, EventType, Kind, State, invalid, name_of, now};
 use super::{Behaviour, Shared};
 
+/// At most this many pods per Deployment are simulated (a client asking for a million
+/// replicas must not hang the fake); above it the Deployment never becomes available.
+pub const MAX_PODS: i64 = 100;
+
 /// The label the Deployment controller puts on its pods.
 pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 
@@ -566,20 +570,21 @@ pub fn start_rollout(state: &mut State, ns: &str, name: &str) -> Option<Settle> 
     let hash = template_hash(&template);
     let (_, delay) = outcome(state, &template_spec);
 
+    let wanted = replicas.min(MAX_PODS);
     let mut current = Vec::new();
     for pod in owned_pods(state, ns, &uid) {
         let pod_hash = pod
             .pointer("/metadata/labels/pod-template-hash")
             .and_then(Value::as_str)
             .unwrap_or("");
-        if pod_hash == hash && (current.len() as i64) < replicas {
+        if pod_hash == hash && (current.len() as i64) < wanted {
             current.push(pod);
         } else {
             state.remove(Kind::Pod, ns, name_of(&pod));
         }
     }
     let mut ready = current.iter().filter(|p| pod_is_ready(p)).count() as i64;
-    while (current.len() as i64) < replicas {
+    while (current.len() as i64) < wanted {
         let pod_name = format!("{name}-{hash}-{}", state.random_suffix());
         let pod_uid = state.new_uid();
         let mut labels = template
@@ -702,6 +707,26 @@ pub fn schedule(shared: &Arc<Shared>, ns: &str, name: &str) {
         let Some(settle_info) = shared2.write(|state| start_rollout(state, &ns, &name)) else {
             return;
         };
+        // The progress deadline runs next to the rollout (the controller's
+        // `syncRolloutStatus`): a rollout not available by then is marked failed.
+        let deadline = shared2
+            .lock()
+            .get(Kind::Deployment, &ns, &name)
+            .and_then(|d| {
+                d.pointer("/spec/progressDeadlineSeconds")
+                    .and_then(Value::as_u64)
+            })
+            .unwrap_or(600);
+        let (shared3, ns3, name3, info3) = (
+            shared2.clone(),
+            ns.clone(),
+            name.clone(),
+            settle_info.clone(),
+        );
+        shared2.runtime.spawn(async move {
+            tokio::time::sleep(Duration::from_secs(deadline)).await;
+            shared3.write(|state| deadline_exceeded(state, &ns3, &name3, &info3));
+        });
         let Some(delay) = settle_info.delay else {
             return;
         };
@@ -710,6 +735,43 @@ pub fn schedule(shared: &Arc<Shared>, ns: &str, name: &str) {
         }
         shared2.write(|state| settle(state, &ns, &name, &settle_info));
     });
+}
+
+/// Marks a rollout that is still not available at its progress deadline:
+/// `Progressing` False with reason `ProgressDeadlineExceeded`, as the Deployment
+/// controller does (`pkg/controller/deployment/progress.go`).
+pub fn deadline_exceeded(state: &mut State, ns: &str, name: &str, started: &Settle) {
+    let Some(deployment) = state.get(Kind::Deployment, ns, name).cloned() else {
+        return;
+    };
+    let same = deployment["metadata"]["uid"] == started.uid.as_str()
+        && deployment
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            == Some(started.generation);
+    let mut status = deployment.get("status").cloned().unwrap_or(json!({}));
+    let Some(conditions) = status.get_mut("conditions").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let available = conditions
+        .iter()
+        .any(|c| c["type"] == "Available" && c["status"] == "True");
+    if !same || available {
+        return;
+    }
+    for c in conditions.iter_mut() {
+        if c["type"] == "Progressing" {
+            *c = json!({
+                "type": "Progressing",
+                "status": "False",
+                "lastUpdateTime": now(),
+                "lastTransitionTime": now(),
+                "reason": "ProgressDeadlineExceeded",
+                "message": format!("ReplicaSet \"{name}-{}\" has timed out progressing.", started.hash),
+            });
+        }
+    }
+    state.set_status(Kind::Deployment, ns, name, status);
 }
 
 /// The Deployment owning a pod (its controller ownerReference), if it still exists.

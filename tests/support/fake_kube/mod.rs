@@ -22,14 +22,23 @@
 //!
 //! Simplifications (each harmless for a client): no ReplicaSets (pods are owned by the
 //! Deployment directly, named `<deployment>-<pod-template-hash>-<5 chars>`); a rollout
-//! replaces old pods at once (no surge); `Available` needs every replica ready; deletions
-//! take effect immediately (no graceful termination, garbage collection in the same
-//! step); `limit`/`continue` are ignored (one page, as the apiserver does for
-//! `resourceVersion=0` lists); every namespace exists.
+//! replaces old pods at once (no surge); `Available` needs every replica ready; at most
+//! [`controller::MAX_PODS`] pods per Deployment; deletions take effect immediately (no
+//! graceful termination; garbage collection in the same step); `limit`/`continue` are
+//! ignored (one page, as the apiserver does for `resourceVersion=0` lists); every namespace
+//! exists; `dryRun` is refused (400) rather than performed; no `managedFields`, no
+//! subresources (`/status`, `/scale`: 404).
+//!
+//! Beyond the API, the test side can seed objects ([`FakeKube::insert`]), read them
+//! ([`FakeKube::get`], [`FakeKube::list`]), act as another client
+//! ([`FakeKube::modify`], [`FakeKube::delete_object`]), choose rollouts per image
+//! ([`FakeKube::behave`]), deny verbs ([`FakeKube::deny`], [`FakeKube::allow`]), compact
+//! the watch history ([`FakeKube::compact`]) and read every request
+//! ([`FakeKube::requests`]). Names and UIDs are deterministic per server.
 #![allow(dead_code)]
 
 mod api;
-mod controller;
+pub mod controller;
 mod patch;
 mod selector;
 mod store;
@@ -261,6 +270,38 @@ impl FakeKube {
             return Vec::new();
         };
         self.shared.lock().list(kind, Some(ns))
+    }
+
+    /// Changes a stored object as someone else would (`change` may touch anything,
+    /// status included): one write, a MODIFIED event; a Deployment whose spec changed gets
+    /// a new generation and a rollout. Returns the stored object, `None` when absent.
+    pub fn modify(
+        &self,
+        kind: &str,
+        ns: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Option<Value> {
+        let kind = Kind::from_kind(kind)?;
+        let (stored, rollout) = self.shared.write(|state| {
+            let mut object = state.get(kind, ns, name)?.clone();
+            let before = object.get("spec").cloned();
+            change(&mut object);
+            let spec_changed = object.get("spec").cloned() != before;
+            let rollout = spec_changed && kind == Kind::Deployment;
+            if rollout {
+                let generation = object
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1);
+                object["metadata"]["generation"] = serde_json::json!(generation + 1);
+            }
+            Some((state.put(kind, object, store::EventType::Modified), rollout))
+        })?;
+        if rollout {
+            controller::schedule(&self.shared, ns, name);
+        }
+        Some(stored)
     }
 
     /// Deletes an object as someone else would (background propagation: a Deployment's

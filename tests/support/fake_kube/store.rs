@@ -18,11 +18,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// From a `kind` (`"Deployment"`, `"Pod"`).
+    /// From a `kind` (`"Deployment"`, `"Pod"`) or a resource (`"deployments"`, `"pods"`).
     pub fn from_kind(kind: &str) -> Option<Kind> {
         match kind {
-            "Deployment" => Some(Kind::Deployment),
-            "Pod" => Some(Kind::Pod),
+            "Deployment" | "deployments" => Some(Kind::Deployment),
+            "Pod" | "pods" => Some(Kind::Pod),
             _ => None,
         }
     }
@@ -402,6 +402,7 @@ impl State {
     /// Stores `object` with a new resourceVersion and records the event; returns the
     /// stored object.
     pub fn put(&mut self, kind: Kind, mut object: Value, event_type: EventType) -> Value {
+        omit_empty_metadata(&mut object);
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         let key = (
@@ -704,6 +705,23 @@ impl State {
         let mut new = old.clone();
         new["status"] = status;
         self.put(kind, new, EventType::Modified);
+    }
+}
+
+/// Go's `omitempty` on `ObjectMeta`'s maps and lists: an empty `labels: {}` (e.g. after
+/// a patch deleted every label) is not written back.
+fn omit_empty_metadata(object: &mut Value) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.retain(|key, v| {
+            let collection = matches!(
+                key.as_str(),
+                "labels" | "annotations" | "finalizers" | "ownerReferences" | "managedFields"
+            );
+            !(collection
+                && (v.is_null()
+                    || v.as_object().is_some_and(Map::is_empty)
+                    || v.as_array().is_some_and(Vec::is_empty)))
+        });
     }
 }
 
