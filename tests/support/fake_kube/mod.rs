@@ -61,7 +61,7 @@ pub const USER: &str = "system:serviceaccount:default:kanary";
 
 /// How the controller rolls out a Deployment whose pod template has a container with a
 /// given image ([`FakeKube::behave`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behaviour {
     /// Pods Running and Ready, the Deployment available, `after` the rollout starts (pods
     /// are Pending with `ContainerCreating` until then).

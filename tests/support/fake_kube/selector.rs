@@ -42,7 +42,7 @@ enum Token {
     Comma,
 }
 
-fn tokenize(input: &str) -> Result<Vec<Token>, String> {
+fn tokenize(input: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     let chars: Vec<char> = input.chars().collect();
     let mut i = 0;
@@ -97,7 +97,7 @@ fn tokenize(input: &str) -> Result<Vec<Token>, String> {
             }
         }
     }
-    Ok(tokens)
+    tokens
 }
 
 /// `qualified name` of a label key: an optional DNS-subdomain prefix and `/`, then a name
@@ -134,7 +134,6 @@ fn valid_value(value: &str) -> bool {
 /// RFC 1123 subdomain: lowercase alphanumerics, `-` and `.`, alphanumeric at both ends, at
 /// most 253 characters (apimachinery `IsDNS1123Subdomain`).
 pub fn is_dns_subdomain(s: &str) -> bool {
-    let bytes = s.as_bytes();
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|part| {
@@ -145,14 +144,13 @@ pub fn is_dns_subdomain(s: &str) -> bool {
                 && p.iter()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         })
-        && !bytes.is_empty()
 }
 
 impl LabelSelector {
     /// Parses a `labelSelector` query value; the error says what is wrong, as the
     /// apiserver's 400 does (`unable to parse requirement: ...`).
     pub fn parse(input: &str) -> Result<LabelSelector, String> {
-        let tokens = tokenize(input)?;
+        let tokens = tokenize(input);
         let mut reqs = Vec::new();
         let mut pos = 0;
         if tokens.is_empty() {

@@ -468,7 +468,7 @@ impl State {
         self.behaviours
             .iter()
             .find(|(i, _)| i == image)
-            .map(|(_, b)| b.clone())
+            .map(|(_, b)| *b)
             .unwrap_or_default()
     }
 
