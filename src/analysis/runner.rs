@@ -283,7 +283,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
     }
     let mut result = finish(&thresholds, scores, executions, build_time, clock.now());
     if sequential.is_some() {
-        Sequential::explain(&mut result, passed_early_at, of);
+        Sequential::explain(&mut result, passed_early_at, stopped_early_at, of);
     }
     Ok(AnalysisReport {
         plan,

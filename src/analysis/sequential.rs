@@ -114,13 +114,17 @@ impl Sequential {
         live.peek().is_some() && live.all(|r| r.classification == MetricClassification::Pass)
     }
 
-    /// Adds to the final message why the analysis ended where it did.
+    /// Adds to the final message why the analysis ended where it did: an early pass says
+    /// so; an analysis that ran to its end names the metrics that never decided; an early
+    /// fail keeps Kayenta's message unchanged.
     pub fn explain(
         result: &mut CanaryAnalysisExecutionResult,
         passed_early_at: Option<usize>,
+        stopped_early_at: Option<usize>,
         of: usize,
     ) {
         let extra = match passed_early_at {
+            _ if stopped_early_at.is_some() => None,
             Some(i) => Some(format!(
                 "Stopped early at judgement {i} of {of}: every metric showed no harm \
                  ({KANARY_V1_JUDGE} sequential mode: each metric's anytime-valid confidence \
