@@ -27,8 +27,8 @@ pub use binomial::{binom_test_p, clopper_pearson, dispersion, poisson_dispersion
 pub use multiplicity::{ErrorControl, adjust, holm, step_up};
 pub use rank_sum::{Alternative, TestResult, rank_sum_test};
 pub use sequential::{
-    BLOCK, Look, SequentialState, block_means, counter_sequential, judge_kanary_v1_sequential,
-    paired_sequential, spending_share,
+    BLOCK, Look, SequentialState, autocorrelation_inflation, counter_sequential,
+    judge_kanary_v1_sequential, paired_sequential, spending_share,
 };
 pub use settings::{MetricKind, Scale, V1JudgeSettings, V1MetricSettings};
 pub use signed_rank::signed_rank_test;
