@@ -64,6 +64,9 @@ fn poisson(key: u64, mean: f64) -> f64 {
     k
 }
 
+/// A query the source answered: scope, window start, window end.
+type Call = (String, DateTime<Utc>, DateTime<Utc>);
+
 /// Latency 100 ms × exp(sd · N(0, 1)) per side and minute (the canary's × `latency_ratio`),
 /// errors Poisson(`errors_per_min`) a minute (the canary's × `error_ratio`).
 struct Source {
@@ -71,7 +74,7 @@ struct Source {
     errors_per_min: f64,
     latency_ratio: f64,
     error_ratio: f64,
-    calls: Mutex<Vec<(String, DateTime<Utc>, DateTime<Utc>)>>,
+    calls: Mutex<Vec<Call>>,
 }
 
 impl Source {

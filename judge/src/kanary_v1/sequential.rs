@@ -251,7 +251,7 @@ pub fn autocorrelation_inflation(d: &[f64]) -> f64 {
     }
     let mean = d.iter().sum::<f64>() / n as f64;
     let den: f64 = d.iter().map(|x| (x - mean).powi(2)).sum();
-    if !(den > 0.0) {
+    if den.is_nan() || den <= 0.0 {
         return 1.0;
     }
     let num: f64 = d.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum();
