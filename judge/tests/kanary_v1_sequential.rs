@@ -344,3 +344,30 @@ fn bounds_are_a_confidence_sequence_for_a_known_shift() {
     eprintln!("{misses} of 200 missed");
     assert!(misses <= 19, "{misses} of 200");
 }
+
+#[test]
+fn unpaired_gauges_spend_alpha_over_the_planned_looks() {
+    // Sides not on one grid: the fixed-sample rank-sum p-value divided by the look's share
+    // of alpha, (k² − (k − 1)²)/K² = 1/16 at look 1 of 4 (Lan–DeMets power family α·t²).
+    let c = config(&names(1));
+    let b: Vec<f64> = (0..30).map(|i| 100.0 + (i % 7) as f64).collect();
+    let e: Vec<f64> = (0..30).map(|i| 103.0 + (i % 5) as f64).collect();
+    let unaligned: MetricSetPair =
+        serde_json::from_value(json!({"name": "m0", "values": {"control": b, "experiment": e}}))
+            .expect("pair");
+    let (_, single) =
+        kanary_judge::judge_pairs(&c, std::slice::from_ref(&unaligned), None).expect("judged");
+    let fixed = single[0].result_metadata.as_ref().expect("m").extra["locationPValue"]
+        .as_f64()
+        .expect("p");
+    let mut state = SequentialState::new();
+    let r = judge_kanary_v1_sequential(&c, &[unaligned], &mut state, Look { index: 1, of: 4 })
+        .expect("judged");
+    let m = r[0].result_metadata.as_ref().expect("meta");
+    assert_eq!(m.test.as_deref(), Some("wilcoxon-rank-sum+alpha-spending"));
+    let p = m.p_value.expect("p");
+    assert!(
+        (p - (16.0 * fixed).min(1.0)).abs() < 1e-12,
+        "{p} vs 16 × {fixed}"
+    );
+}
