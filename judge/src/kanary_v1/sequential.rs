@@ -349,25 +349,43 @@ fn log_shares(p0: f64, g: f64) -> (f64, f64) {
 /// sup over steps of ln E_t(g) for the counter mixture, log likelihoods tempered by 1/φ.
 fn counter_log_e(steps: &[Step], g: f64, phi: f64, h: &[f64]) -> f64 {
     let mut sums = vec![0.0; h.len()];
+    // Per component, the log likelihood ratio per canary and per baseline event; steps
+    // with the share p₀ of the step before (every step without a denominator) reuse it.
+    let mut per_event = vec![(0.0, 0.0); h.len()];
+    let mut last_p0 = f64::NAN;
     let log_w = -(h.len() as f64).ln();
+    // The sup over a subset of the times is still bounded by Ville's inequality, so long
+    // runs look at most about MAX_LOOKS_PER_RUN of their steps (all of them up to that).
+    let stride = steps.len().div_ceil(MAX_LOOKS_PER_RUN).max(1);
     let mut best = f64::NEG_INFINITY;
-    for &(c, b, ec, eb) in steps {
-        if c + b <= 0.0 {
-            continue;
+    for (i, &(c, b, ec, eb)) in steps.iter().enumerate() {
+        if c + b > 0.0 {
+            let p0 = ec / (ec + eb);
+            if p0 != last_p0 {
+                let (n1, n0) = log_shares(p0, g);
+                for (pe, hk) in per_event.iter_mut().zip(h) {
+                    let (a1, a0) = log_shares(p0, g + hk);
+                    *pe = ((a1 - n1) / phi, (a0 - n0) / phi);
+                }
+                last_p0 = p0;
+            }
+            for (s, pe) in sums.iter_mut().zip(&per_event) {
+                *s += c * pe.0 + b * pe.1;
+            }
         }
-        let p0 = ec / (ec + eb);
-        let (n1, n0) = log_shares(p0, g);
-        for (s, hk) in sums.iter_mut().zip(h) {
-            let (a1, a0) = log_shares(p0, g + hk);
-            *s += (c * (a1 - n1) + b * (a0 - n0)) / phi;
+        if (i + 1) % stride == 0 || i + 1 == steps.len() {
+            let log_e = sums
+                .iter()
+                .fold(f64::NEG_INFINITY, |acc, s| log_add(acc, s + log_w));
+            best = best.max(log_e);
         }
-        let log_e = sums
-            .iter()
-            .fold(f64::NEG_INFINITY, |acc, s| log_add(acc, s + log_w));
-        best = best.max(log_e);
     }
     best.max(0.0)
 }
+
+/// Counters evaluate their mixture at most about this many times per judgement (every
+/// step of runs up to this many steps).
+pub const MAX_LOOKS_PER_RUN: usize = 256;
 
 /// The counter mixture martingale on per-step counts: `(p, sup E, estimate, lower,
 /// upper)` for the log rate ratio, confidence sequence at `1 − alpha`, tempered by `phi`.
