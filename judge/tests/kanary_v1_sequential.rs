@@ -371,3 +371,47 @@ fn unpaired_gauges_spend_alpha_over_the_planned_looks() {
         "{p} vs 16 × {fixed}"
     );
 }
+
+#[test]
+fn counters_with_a_denominator_compare_rates_per_step() {
+    // The canary takes 10 % of the requests; its errors per request equal the baseline's
+    // (healthy), then double (harm). The per-step shares under the null are the traffic
+    // shares, so the healthy counter is not flagged despite 9 times fewer errors.
+    let mut rng = Rng(0x5e9_0009);
+    let c = config(&[
+        (
+            "errors".into(),
+            json!({"kind": "counter", "denominator": "requests"}),
+        ),
+        ("requests".into(), json!({"kind": "counter", "muted": true})),
+    ]);
+    let req_b: Vec<f64> = (0..120).map(|_| rng.poisson(900.0)).collect();
+    let req_e: Vec<f64> = (0..120).map(|_| rng.poisson(100.0)).collect();
+    let run = |rng: &mut Rng, ratio: f64| {
+        let err_b: Vec<f64> = req_b.iter().map(|q| rng.poisson(0.05 * q)).collect();
+        let err_e: Vec<f64> = req_e
+            .iter()
+            .map(|q| rng.poisson(0.05 * ratio * q))
+            .collect();
+        let pairs = [
+            pair("errors", &err_b, &err_e),
+            pair("requests", &req_b, &req_e),
+        ];
+        let looks = analyse(&c, &pairs, 12, 10);
+        looks
+            .iter()
+            .map(|r| r[0].classification.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    let healthy = run(&mut rng, 1.0);
+    assert!(
+        healthy.iter().all(|c| c != "High" && c != "Low"),
+        "{healthy:?}"
+    );
+    let harmed = run(&mut rng, 2.0);
+    assert_eq!(
+        harmed.last().map(String::as_str),
+        Some("High"),
+        "{harmed:?}"
+    );
+}
