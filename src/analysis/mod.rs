@@ -27,6 +27,7 @@ mod java;
 mod model;
 mod plan;
 mod runner;
+mod sequential;
 
 pub use decision::{EARLY_FAIL_MESSAGE, NO_JUDGEMENTS_MESSAGE, aggregated_judgement, stops_early};
 pub use java::{double_to_string, duration_to_string};
@@ -39,6 +40,7 @@ pub use runner::{
     Analysis, AnalysisReport, Clock, DEFAULT_PROGRESS_EVERY, FEW_DATA_POINTS_WARNING,
     MIN_DATA_POINTS, Observer, Progress, SystemClock, run,
 };
+pub use sequential::{EARLY_PASS_MESSAGE, Sequential};
 
 use chrono::{DateTime, Utc};
 use kanary_metrics_sources::SourceError;

@@ -5,6 +5,7 @@ use super::decision::{EARLY_FAIL_MESSAGE, aggregated_judgement, stops_early};
 use super::java::duration_to_string;
 use super::model::{CanaryAnalysisExecutionResult, CanaryExecutionResult, CanaryResult};
 use super::plan::{AnalysisSpec, Plan, Window, scope_pairs};
+use super::sequential::{EARLY_PASS_MESSAGE, Sequential};
 use super::{AnalysisError, IntervalError};
 use chrono::{DateTime, Utc};
 use kanary_judge::{CanaryConfig, MetricSetPair, ScoreThresholds};
@@ -130,6 +131,9 @@ pub struct AnalysisReport {
     pub result: CanaryAnalysisExecutionResult,
     /// The judgement whose score ended the analysis early, if one did.
     pub stopped_early_at: Option<usize>,
+    /// kanary-v1's sequential mode: the judgement at which every metric showed no harm,
+    /// which ended the analysis early with a pass.
+    pub passed_early_at: Option<usize>,
     /// The metric-set pairs of the last successful judgement (for the HTML report).
     pub last_pairs: Vec<MetricSetPair>,
 }
@@ -150,6 +154,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
     let clock = analysis.clock;
     let build_time = clock.now();
     let plan = Plan::new(analysis.spec, build_time)?;
+    let mut sequential = Sequential::for_analysis(analysis.config, &plan)?;
     preflight(&plan, analysis)?;
     let of = plan.judgements();
     analysis
@@ -161,6 +166,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
     let mut executions = Vec::with_capacity(of);
     let mut scores = Vec::with_capacity(of);
     let mut stopped_early_at = None;
+    let mut passed_early_at = None;
     let mut last_pairs = Vec::new();
     for (k, window) in plan.windows.iter().enumerate() {
         wait_until(analysis, window, of).await;
@@ -185,7 +191,15 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
             storage_account_name: None,
             configuration_account_name: None,
         };
-        let judged = judge_window(analysis, window, judge_thresholds, &mut execution).await;
+        let judged = judge_window(
+            analysis,
+            window,
+            judge_thresholds,
+            &mut execution,
+            sequential.as_mut(),
+            of,
+        )
+        .await;
         let ended = clock.now();
         execution.end_time_millis = Some(ended.timestamp_millis());
         execution.end_time_iso = Some(iso(&ended));
@@ -216,7 +230,17 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
         };
         let score = result.score.score;
         let warnings = warnings(analysis.source, &result);
-        let stop = stops_early(score, &thresholds);
+        // kanary-v1 across intervals stops on its own rule (see `sequential`); Kayenta's
+        // judge on a score at or below marginal.
+        let (stop, pass_early) = match &sequential {
+            Some(_) => {
+                let stop = Sequential::stops_with_fail(analysis.config, &result, &thresholds);
+                let pass = !stop && k + 1 < of && Sequential::passes_early(&result);
+                (stop, pass)
+            }
+            None => (stops_early(score, &thresholds), false),
+        };
+        let stop = stop || pass_early;
         let next_in = match plan.windows.get(k + 1) {
             Some(next) if !stop => Some((next.end - clock.now()).to_std().unwrap_or_default()),
             _ => None,
@@ -243,17 +267,29 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
                 window,
                 of,
                 score,
-                message: EARLY_FAIL_MESSAGE,
+                message: if pass_early {
+                    EARLY_PASS_MESSAGE
+                } else {
+                    EARLY_FAIL_MESSAGE
+                },
             });
-            stopped_early_at = Some(window.index);
+            if pass_early {
+                passed_early_at = Some(window.index);
+            } else {
+                stopped_early_at = Some(window.index);
+            }
             break;
         }
     }
-    let result = finish(&thresholds, scores, executions, build_time, clock.now());
+    let mut result = finish(&thresholds, scores, executions, build_time, clock.now());
+    if sequential.is_some() {
+        Sequential::explain(&mut result, passed_early_at, stopped_early_at, of);
+    }
     Ok(AnalysisReport {
         plan,
         result,
         stopped_early_at,
+        passed_early_at,
         last_pairs,
     })
 }
@@ -297,6 +333,8 @@ async fn judge_window(
     window: &Window,
     thresholds: ScoreThresholds,
     execution: &mut CanaryExecutionResult,
+    sequential: Option<&mut Sequential>,
+    of: usize,
 ) -> Result<(CanaryJudgeResult, Vec<MetricSetPair>), IntervalError> {
     let scopes = scope_pairs(analysis.spec, window)?;
     let first = analysis
@@ -314,8 +352,11 @@ async fn judge_window(
     let pairs = fetch_pairs(analysis.source, analysis.config, &scopes, analysis.fetch)
         .await
         .map_err(IntervalError::Fetch)?;
-    let result = kanary_scoring::judge(analysis.config, &pairs, thresholds, None)
-        .map_err(IntervalError::Judge)?;
+    let result = match sequential {
+        Some(seq) => seq.judge(analysis.config, &pairs, thresholds, window.index, of),
+        None => kanary_scoring::judge(analysis.config, &pairs, thresholds, None),
+    }
+    .map_err(IntervalError::Judge)?;
     Ok((result, pairs))
 }
 

@@ -782,6 +782,7 @@ mod tests {
             plan,
             result,
             stopped_early_at: Some(2),
+            passed_early_at: None,
             last_pairs: pairs,
         };
         (report, config)

@@ -29,13 +29,13 @@ pub(crate) enum Prepared {
 #[derive(Debug, Clone)]
 pub(crate) struct GaugeData {
     /// Canary and baseline on the comparison scale (the kept timestamps when paired).
-    canary: Vec<f64>,
-    baseline: Vec<f64>,
+    pub(crate) canary: Vec<f64>,
+    pub(crate) baseline: Vec<f64>,
     /// Per-timestamp differences canary − baseline when paired.
-    paired: Option<Vec<f64>>,
-    log: bool,
+    pub(crate) paired: Option<Vec<f64>>,
+    pub(crate) log: bool,
     /// The baseline median on the original scale (linear scale's reference).
-    baseline_median: f64,
+    pub(crate) baseline_median: f64,
 }
 
 #[derive(Debug, Clone)]

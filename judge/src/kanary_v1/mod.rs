@@ -9,7 +9,8 @@
 //! Holm (or the FDR options), and each metric is High / Low (harm shown), Pass (no harm
 //! shown: the bounds at 1 − alpha/m stay within `margin`) or Inconclusive.
 //!
-//! Fixed-sample p-values only: the anytime-valid, multi-interval form is not here yet.
+//! Single judgements use fixed-sample p-values; [`judge_kanary_v1_sequential`] is the
+//! anytime-valid form for multi-interval analyses (see its module).
 
 mod binomial;
 mod classify;
@@ -17,6 +18,7 @@ mod multiplicity;
 mod pnorm;
 mod rank_sum;
 mod selection;
+mod sequential;
 mod settings;
 mod signed_rank;
 mod spread;
@@ -24,6 +26,10 @@ mod spread;
 pub use binomial::{binom_test_p, clopper_pearson, dispersion, poisson_dispersion};
 pub use multiplicity::{ErrorControl, adjust, holm, step_up};
 pub use rank_sum::{Alternative, TestResult, rank_sum_test};
+pub use sequential::{
+    BLOCK, Look, SequentialState, autocorrelation_inflation, counter_sequential,
+    judge_kanary_v1_sequential, paired_sequential, spending_share,
+};
 pub use settings::{MetricKind, Scale, V1JudgeSettings, V1MetricSettings};
 pub use signed_rank::signed_rank_test;
 pub use spread::{SpreadResult, combine, spread_test};
