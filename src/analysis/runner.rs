@@ -86,8 +86,11 @@ pub enum Progress<'a> {
         of: usize,
         /// The score.
         score: f64,
-        /// Kayenta's message.
+        /// Kayenta's message (or, for an early pass, kanary-v1's).
         message: &'a str,
+        /// kanary-v1's sequential mode: every metric showed no harm, an early pass (else
+        /// an early fail).
+        passed: bool,
     },
 }
 
@@ -272,6 +275,7 @@ pub async fn run(analysis: &Analysis<'_>) -> Result<AnalysisReport, AnalysisErro
                 } else {
                     EARLY_FAIL_MESSAGE
                 },
+                passed: pass_early,
             });
             if pass_early {
                 passed_early_at = Some(window.index);

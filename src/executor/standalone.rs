@@ -253,8 +253,11 @@ impl Observer for StageObserver<'_> {
                     self.start(&mut st, i + 1);
                 }
             }
-            Event::StoppedEarly { window, .. } => {
-                self.run_stage(&mut st, window.index, "TERMINAL");
+            // An early fail ends the run stage TERMINAL (Kayenta); kanary-v1's early pass
+            // ends it SUCCEEDED.
+            Event::StoppedEarly { window, passed, .. } => {
+                let status = if *passed { "SUCCEEDED" } else { "TERMINAL" };
+                self.run_stage(&mut st, window.index, status);
             }
         }
         self.progress.publish(to_value(&*st));
