@@ -5,7 +5,8 @@
 #   serial_sr:   the serial-corrected signed-rank test of signed_rank.rs, written out here
 #                independently from base R (acf, rank, pt, qt, sort of the Walsh averages)
 #   quasi:       summary(glm(cbind(c, t - c) ~ 1, family = quasibinomial)): Pearson
-#                dispersion and residual df, next to the direct variance ratio of the total
+#                dispersion (also written out, glm's IRLS stops within 1e-8) and residual df,
+#                next to the direct variance ratio of the total
 #                and Satterthwaite's degrees of freedom of the estimator used
 #
 # Usage, from the repo root (base R only):
@@ -42,8 +43,8 @@ for (qc in list(c(0.025, 5), c(0.00125, 19), c(0.9975, 6.3), c(1e-6, 40), c(0.4,
 
 # The serial correction, as signed_rank.rs and spread.rs define it.
 serial <- function(series) {
-  series <- Filter(function(s) length(s) >= 8, series)
-  if (length(series) == 0) return(list(rho = NaN, applied = FALSE, vif = 1))
+  series <- Filter(function(s) length(s) >= 20, series)
+  if (length(series) == 0) return(list(rho = NaN, applied = FALSE, vif = 1, fdf = Inf))
   num_ <- 0; den <- 0; pts <- 0
   for (s in series) {
     m <- mean(s); k <- length(s)
@@ -51,9 +52,10 @@ serial <- function(series) {
   }
   rho <- num_ / den
   n <- pts / length(series)
-  applied <- (rho + 1 / n) * sqrt(pts) > qnorm(0.95)
+  applied <- (rho + 1 / n) * sqrt(pts) > qnorm(1 - 0.10)
   used <- if (applied) min(max((n * rho + 1) / (n - 3), 0), 0.95) else 0
-  list(rho = rho, applied = applied, vif = (1 + used) / (1 - used))
+  list(rho = rho, applied = applied, vif = (1 + used) / (1 - used),
+       fdf = if (applied) pts * (1 - used^2) / 2 else Inf)
 }
 
 # Lag-1 autocorrelation against acf, and serial-corrected signed rank tests.
@@ -65,7 +67,7 @@ sr_serial <- function(name, d, alternative, conf) {
   nt <- table(r); ties <- sum(nt^3 - nt)
   z <- v - n * (n + 1) / 4
   sigma <- sqrt((n * (n + 1) * (2 * n + 1) / 24 - ties / 48) * sc$vif)
-  df <- max(n / sc$vif - 1, 1)
+  df <- max(min(n / sc$vif - 1, sc$fdf), 1)
   corr <- switch(alternative, two.sided = sign(z) * 0.5, greater = 0.5, less = -0.5)
   tt <- (z - corr) / sigma
   p <- switch(alternative, two.sided = min(2 * pt(abs(tt), df, lower.tail = FALSE), 1),
@@ -111,11 +113,13 @@ qb <- function(name, c, t) {
   keep <- t > 0; cc <- c[keep]; tt <- t[keep]; k <- length(tt)
   p <- sum(cc) / sum(tt)
   direct <- sum((cc - p * tt)^2) / (p * (1 - p) * sum(tt)) * k / (k - 1)
+  pearson <- sum((cc - tt * p)^2 / (tt * p * (1 - p))) / (k - 1)
+  stopifnot(abs(pearson / s$dispersion - 1) < 1e-5)  # glm stops its IRLS at 1e-8 deviance change
   # Satterthwaite's degrees of freedom over the terms of the estimator used.
-  w <- if (s$dispersion >= direct) (cc - p * tt)^2 / (tt * p * (1 - p)) else (cc - p * tt)^2
+  w <- if (pearson >= direct) (cc - p * tt)^2 / (tt * p * (1 - p)) else (cc - p * tt)^2
   nu <- min(max(sum(w)^2 / sum(w^2), 1), k - 1)
   add(list(name = str(name), kind = str("quasi"), canary = arr(c), total = arr(t),
-           pearson = num(s$dispersion), df = num(s$df.residual), direct = num(direct),
+           pearson = num(pearson), glm_dispersion = num(s$dispersion), df = num(s$df.residual), direct = num(direct),
            satterthwaite = num(nu)))
 }
 set.seed(41)

@@ -6,13 +6,10 @@ use super::binomial::{
     Dispersion, binom_test_p, clopper_pearson, quasi_dispersion, quasi_poisson_dispersion,
 };
 use super::pnorm::{pnorm_lower, pt_upper, qt_upper};
-use super::rank_sum::{Alternative, TestResult, rank_sum_test};
-use super::selection::kth_difference;
+use super::rank_sum::{Alternative, rank_sum_test};
 use super::settings::{MetricKind, Scale, V1MetricSettings};
-use super::signed_rank::{
-    SerialCorrection, quantile_index, serial_correction, signed_rank_test_serial, t_p,
-};
-use super::spread::{SpreadResult, combine, median, spread_test};
+use super::signed_rank::{SerialCorrection, signed_rank_test_serial};
+use super::spread::{SpreadResult, combine, median, spread_test, spread_test_serial};
 use crate::model::{MetricClassification, MetricSetPair};
 use crate::normal::qnorm;
 use crate::outliers::IqrDetector;
@@ -414,16 +411,17 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
                         d.len() as f64,
                     )
                 }
+                // Unpaired: the values' order carries no time (the sides share no grid), and
+                // the verdict must not depend on it, so no serial correction.
                 None => {
-                    let (t, sc) = rank_sum_serial(&g.canary, &g.baseline, alt, conf);
+                    let sc = SerialCorrection::none(g.canary.len() + g.baseline.len(), f64::NAN);
                     (
-                        t,
+                        rank_sum_test(&g.canary, &g.baseline, alt, conf),
                         "wilcoxon-rank-sum",
                         format!(
-                            "{} canary and {} baseline points{}",
+                            "{} canary and {} baseline points",
                             g.canary.len(),
-                            g.baseline.len(),
-                            serial_text(&sc)
+                            g.baseline.len()
                         ),
                         sc,
                         "points a side",
@@ -431,7 +429,13 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
                     )
                 }
             };
-            let spread = (s.spread_share > 0.0).then(|| spread_test(&g.canary, &g.baseline));
+            let spread = (s.spread_share > 0.0).then(|| {
+                if g.paired.is_some() {
+                    spread_test_serial(&g.canary, &g.baseline)
+                } else {
+                    spread_test(&g.canary, &g.baseline)
+                }
+            });
             let p_value = combine(t.p_value, spread.map(|r| r.p_value), s.spread_share);
             let mut extra = vec![
                 ("locationPValue", serde_json::json!(json_num(t.p_value))),
@@ -456,7 +460,7 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
             }
             // The interval's half-width over its quantile: the change's standard error.
             let df = if serial.applied {
-                (t.n as f64 / serial.variance_factor - 1.0).max(1.0)
+                serial.degrees_of_freedom_for(t.n as f64, 1.0)
             } else {
                 f64::INFINITY
             };
@@ -593,60 +597,6 @@ fn quasi_p(exact: f64, alt: Alternative, df: f64) -> f64 {
         Alternative::TwoSided => (2.0 * pt_upper(-qnorm(exact / 2.0), df)).min(1.0),
         _ => pt_upper(-qnorm(exact), df),
     }
-}
-
-/// The rank-sum test of the canary against the baseline (each in time order), corrected
-/// for serial dependence within the sides when it is significant: the pooled lag-1
-/// autocorrelation of each side about its own mean (`serial_correction`), the normal
-/// approximation's variance (ties included) times (1 + ρ̃)/(1 − ρ̃) and Student's t on
-/// N_eff − 2 degrees of freedom, the Moses interval at the ranks that t quantile gives
-/// (the same approximation as `signed_rank_test_serial`; for the rank sum under mixing,
-/// Serfling, Ann. Math. Statist. 39 (1968) 1202–1209).
-fn rank_sum_serial(
-    x: &[f64],
-    y: &[f64],
-    alt: Alternative,
-    conf: f64,
-) -> (TestResult, SerialCorrection) {
-    let t = rank_sum_test(x, y, alt, conf);
-    let sc = serial_correction(&[x, y]);
-    if !sc.applied || x.is_empty() || y.is_empty() {
-        return (t, sc);
-    }
-    let mut xs = x.to_vec();
-    let mut ys = y.to_vec();
-    xs.sort_by(f64::total_cmp);
-    ys.sort_by(f64::total_cmp);
-    let mut pooled: Vec<f64> = xs.iter().chain(&ys).copied().collect();
-    pooled.sort_by(f64::total_cmp);
-    let mut ties = 0.0;
-    let mut k = 0;
-    while k < pooled.len() {
-        let mut e = k + 1;
-        while e < pooled.len() && pooled[e] == pooled[k] {
-            e += 1;
-        }
-        let tf = (e - k) as f64;
-        ties += tf * tf * tf - tf;
-        k = e;
-    }
-    let (nf, mf) = (xs.len() as f64, ys.len() as f64);
-    let df = sc.degrees_of_freedom(2.0);
-    let sigma = ((nf * mf / 12.0) * ((nf + mf + 1.0) - ties / ((nf + mf) * (nf + mf - 1.0))))
-        .sqrt()
-        * sc.variance_factor.sqrt();
-    let p_value = t_p(t.statistic - nf * mf / 2.0, sigma, alt, df);
-    let total = (xs.len() as u64) * (ys.len() as u64);
-    let sigma_k = (nf * mf * (nf + mf + 1.0) / 12.0 * sc.variance_factor).sqrt();
-    let k = quantile_index(nf * mf / 2.0, sigma_k, qt_upper(conf, df), total);
-    let corrected = TestResult {
-        p_value,
-        exact: false,
-        lower: kth_difference(&xs, &ys, k).unwrap_or(f64::NAN),
-        upper: kth_difference(&xs, &ys, total + 1 - k).unwrap_or(f64::NAN),
-        ..t
-    };
-    (corrected, sc)
 }
 
 /// ", effective 20 after lag-1 autocorrelation 0.45" when the serial correction applied.

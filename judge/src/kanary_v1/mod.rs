@@ -30,10 +30,10 @@ pub use pnorm::{pt_upper, qt_upper};
 pub use rank_sum::{Alternative, TestResult, rank_sum_test};
 pub use settings::{MetricKind, Scale, V1JudgeSettings, V1MetricSettings};
 pub use signed_rank::{
-    SERIAL_TEST_LEVEL, SerialCorrection, serial_correction, signed_rank_test,
+    SERIAL_MIN_POINTS, SERIAL_TEST_LEVEL, SerialCorrection, serial_correction, signed_rank_test,
     signed_rank_test_serial,
 };
-pub use spread::{SpreadResult, combine, spread_test};
+pub use spread::{SpreadResult, combine, spread_test, spread_test_serial};
 
 use crate::JudgeError;
 use crate::model::{

@@ -232,9 +232,15 @@ pub fn pt_upper(t: f64, df: f64) -> f64 {
     if t.is_infinite() {
         return if t > 0.0 { 0.0 } else { 1.0 };
     }
-    // x = df / (df + t²), written so that large |t| does not lose it to rounding.
-    let x = 1.0 / (1.0 + (t / df.sqrt()).powi(2));
-    let tail = 0.5 * beta_inc(0.5 * df, 0.5, x);
+    // P(|T| > |t|) = I_{df/(df + t²)}(df/2, ½) = 1 − I_{t²/(df + t²)}(½, df/2); like R's
+    // `pt` (`src/nmath/pt.c`), the form whose argument does not round to 1.
+    let ratio = (t / df.sqrt()).powi(2);
+    let both = if df > t * t {
+        1.0 - beta_inc(0.5, 0.5 * df, ratio / (1.0 + ratio))
+    } else {
+        beta_inc(0.5 * df, 0.5, 1.0 / (1.0 + ratio))
+    };
+    let tail = 0.5 * both;
     if t >= 0.0 { tail } else { 1.0 - tail }
 }
 

@@ -15,8 +15,9 @@
 //! small per-metric levels of a 20-metric family. Location tests cannot see a change of
 //! spread around the same median; this one can.
 //!
-//! Serial dependence: when the absolute deviations are significantly autocorrelated within
-//! each side (pooled lag-1 ρ̂, [`serial_correction`]), the permutation variance is
+//! Serial dependence (paired gauges only, whose values are in time order on one grid;
+//! [`spread_test_serial`]): when the absolute deviations are significantly autocorrelated
+//! within each side (pooled lag-1 ρ̂, [`serial_correction`]), the permutation variance is
 //! multiplied by (1 + ρ̃)/(1 − ρ̃) and z is referred to Student's t on N_eff − 2 degrees of
 //! freedom, as for the signed-rank test (`signed_rank.rs`).
 //!
@@ -85,12 +86,26 @@ fn mid_ranks(v: &[f64]) -> Vec<f64> {
     ranks
 }
 
-/// Tests whether the canary (`x`) spreads more than the baseline (`y`); each in time order
-/// (for the serial correction).
+/// Tests whether the canary (`x`) spreads more than the baseline (`y`), values in any
+/// order (unpaired: the order of the values does not change the outcome).
 pub fn spread_test(x: &[f64], y: &[f64]) -> SpreadResult {
+    spread(x, y, false)
+}
+
+/// [`spread_test`] for two series in time order on the same grid (paired gauges), with the
+/// serial correction when their absolute deviations are significantly autocorrelated.
+pub fn spread_test_serial(x: &[f64], y: &[f64]) -> SpreadResult {
+    spread(x, y, true)
+}
+
+fn spread(x: &[f64], y: &[f64], in_time_order: bool) -> SpreadResult {
     let (dx, dy) = (abs_deviations(x), abs_deviations(y));
     let ratio = median(&dx) / median(&dy);
-    let serial = serial_correction(&[&dx, &dy]);
+    let serial = if in_time_order {
+        serial_correction(&[&dx, &dy])
+    } else {
+        SerialCorrection::none(dx.len() + dy.len(), f64::NAN)
+    };
     let (n, m) = (dx.len(), dy.len());
     let total = n + m;
     if n == 0 || m == 0 {
@@ -101,7 +116,12 @@ pub fn spread_test(x: &[f64], y: &[f64]) -> SpreadResult {
             serial,
         };
     }
-    let pooled: Vec<f64> = dx.iter().chain(&dy).copied().collect();
+    // Scores from the sorted deviations: the same sums, bit for bit, whatever the order.
+    let mut sx = dx.clone();
+    let mut sy = dy.clone();
+    sx.sort_by(f64::total_cmp);
+    sy.sort_by(f64::total_cmp);
+    let pooled: Vec<f64> = sx.iter().chain(&sy).copied().collect();
     let nf1 = total as f64 + 1.0;
     // R: a <- qnorm((1 + rank(abs(x)) / (n + 1)) / 2).
     let scores: Vec<f64> = mid_ranks(&pooled)
