@@ -548,16 +548,33 @@ fn inconclusive_reason_names_the_detectable_change_and_the_data_needed() {
     assert_eq!(r.classification.as_str(), "Inconclusive");
     let reason = r.classification_reason.as_deref().expect("reason");
     // 4 events, p0 = ½, φ = 1: se of the log rate ratio √(1/(4·¼)) = 1; detectable at
-    // 80 % power at the two-sided 5 % level: exp(1.960 + 0.842) − 1 = +1548 %; no harm
-    // within ±10 % needs 4·(1.645 / ln 1.1)² = 1191.3 → 1192 events.
+    // 80 % power at the two-sided 5 % level: exp(1.960 + 0.842) − 1 = +1548 %. The
+    // estimate is +∞ (no baseline event): no amount of data shows no harm at that rate.
     let mde = ((qnorm(0.975) + qnorm(0.8)).exp() - 1.0) * 100.0;
-    let needed = (4.0 * (qnorm(0.95) / 1.1f64.ln()).powi(2)).ceil();
-    assert_eq!(needed, 1192.0);
     let want = format!(
-        "with 4 events in all the smallest change it could detect is ±{mde:.0} %; \
-         about {needed} events in all would show no harm within ±10 %"
+        "(4 canary events against 0 baseline events: the smallest change they could detect \
+         is ±{mde:.0} %; while the change stays near +∞ no amount of data shows no harm \
+         within ±10 %)"
     );
     assert!(reason.contains(&want), "{reason}\nwant: {want}");
+    // 10 canary events against 10: estimate 0, se √(1/(20·¼)); no harm within ±10 % needs
+    // 20·(1.645·se / ln 1.1)² = 1.645² / (¼ · ln²1.1) = 1191.3 → 1192 events.
+    let r = judge_one(
+        json!({"kind": "counter"}),
+        pair(
+            "errors",
+            &[1.0, 3.0, 2.0, 2.0, 2.0],
+            &[2.0, 2.0, 1.0, 4.0, 1.0],
+            false,
+        ),
+    );
+    let reason = r.classification_reason.as_deref().expect("reason");
+    let needed = (20.0 * (qnorm(0.95).powi(2) / 5.0) / 1.1f64.ln().powi(2)).ceil();
+    assert_eq!(needed, 1192.0);
+    assert!(
+        reason.contains("about 1192 events in all would show no harm within ±10 % if the change stays near +0.0 %"),
+        "{reason}"
+    );
     // A short paired gauge: points instead of events.
     let baseline: Vec<f64> = (0..8).map(|i| 100.0 + f64::from(i % 3)).collect();
     let canary: Vec<f64> = (0..8).map(|i| 101.0 + f64::from((i * 2) % 5)).collect();

@@ -787,27 +787,42 @@ pub(crate) fn decide(
             missing.join(" and "),
             s.margin * 100.0,
             t.amount,
-            detectability(t, s, conf, margin_up)
+            detectability(
+                t,
+                s,
+                conf,
+                (!up_ok).then_some(margin_up - t.estimate),
+                (!down_ok).then_some(t.estimate - margin_down),
+            )
         )),
         critical: false,
     }
 }
 
-/// "; with 12 paired points the smallest change it could detect is ±23 %, about 64 paired
-/// points would show no harm within ±10 %", from the change's standard error `se`:
+/// ": the smallest change they could detect is ±23 %; about 64 paired points would show
+/// no harm within ±10 % if the change stays near +2.0 %", from the change's standard
+/// error `se` (additive scale) and the room left between the estimate and the margin in
+/// each direction that failed (`room_up`, `room_down`):
 ///
 /// - the smallest detectable change is (q_flag + z_0.8)·se, the usual minimum detectable
 ///   effect at 80 % power (Cohen, *Statistical Power Analysis for the Behavioral Sciences*,
 ///   2nd ed., 1988, §12.1; for the normal approximation of the test), q_flag the reference
 ///   quantile at the per-metric level of the location test at Holm's first step,
 ///   α·(1 − spreadShare)/m, halved when both directions are watched;
-/// - the data that would show no harm: the bound at `conf` is q_conf·se from the estimate,
-///   and se falls as 1/√count, so a change near 0 stays within the margin with about
-///   count·(q_conf·se / margin)² of the same (points, or events).
-fn detectability(t: &Tested, s: &V1MetricSettings, conf: f64, margin_up: f64) -> String {
+/// - the data that would show no harm: the bound at `conf` lies q_conf·se from the
+///   estimate and se falls as 1/√count, so if the estimate stays where it is the bound
+///   comes within the margin with count·(q_conf·se / room)² of the same (points, or
+///   events); with no room left (the estimate itself is beyond the margin) no amount does.
+fn detectability(
+    t: &Tested,
+    s: &V1MetricSettings,
+    conf: f64,
+    room_up: Option<f64>,
+    room_down: Option<f64>,
+) -> String {
     let pr = &t.precision;
     if !(pr.se.is_finite() && pr.se > 0.0) {
-        return "; the data cannot bound the change yet".to_string();
+        return ": the data cannot bound the change yet".to_string();
     }
     let quantile = |upper: f64| {
         if pr.df.is_finite() {
@@ -828,23 +843,32 @@ fn detectability(t: &Tested, s: &V1MetricSettings, conf: f64, margin_up: f64) ->
     };
     let level = (1.0 - conf) * location_share / sides;
     let mde = (quantile(level) + quantile(0.2)) * pr.se;
-    let needed = pr.count * (quantile(1.0 - conf) * pr.se / margin_up).powi(2);
-    let needed = if needed.is_finite() {
+    let room = [room_up, room_down]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min);
+    let needed = pr.count * (quantile(1.0 - conf) * pr.se / room).powi(2);
+    let data = if !(room > 0.0) {
         format!(
-            "; about {} {} would show no harm within ±{:.0} %",
+            "; while the change stays near {} no amount of data shows no harm within ±{:.0} %",
+            percent(t.estimate_ratio()),
+            s.margin * 100.0
+        )
+    } else if needed.is_finite() {
+        format!(
+            "; about {} {} would show no harm within ±{:.0} % if the change stays near {}",
             compact(needed.ceil()),
             pr.unit,
-            s.margin * 100.0
+            s.margin * 100.0,
+            percent(t.estimate_ratio())
         )
     } else {
         String::new()
     };
     format!(
-        "; with {} {} the smallest change it could detect is ±{:.0} %{}",
-        compact(pr.count),
-        pr.unit,
+        ": the smallest change they could detect is ±{:.0} %{}",
         (t.ratio(mde) - 1.0).abs() * 100.0,
-        needed
+        data
     )
 }
 
