@@ -848,7 +848,7 @@ fn detectability(
         .flatten()
         .fold(f64::INFINITY, f64::min);
     let needed = pr.count * (quantile(1.0 - conf) * pr.se / room).powi(2);
-    let data = if !(room > 0.0) {
+    let data = if room.is_nan() || room <= 0.0 {
         format!(
             "; while the change stays near {} no amount of data shows no harm within ±{:.0} %",
             percent(t.estimate_ratio()),

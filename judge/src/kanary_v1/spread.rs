@@ -135,7 +135,7 @@ fn spread(x: &[f64], y: &[f64], in_time_order: bool) -> SpreadResult {
     let (nf, mf, tf) = (n as f64, m as f64, total as f64);
     let variance = nf * mf / (tf * (tf - 1.0)) * squares;
     let z = (s_x - nf * mean) / variance.sqrt();
-    let p_value = if !(variance > 0.0) || !z.is_finite() {
+    let p_value = if variance.is_nan() || variance <= 0.0 || !z.is_finite() {
         1.0
     } else if serial.applied {
         pt_upper(
