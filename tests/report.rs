@@ -158,7 +158,7 @@ fn examples() -> Vec<PathBuf> {
         .filter(|p| p.join("config.json").exists())
         .collect();
     dirs.sort();
-    assert_eq!(dirs.len(), 7, "the recorded examples");
+    assert_eq!(dirs.len(), 8, "the recorded examples");
     dirs
 }
 

@@ -142,7 +142,7 @@ fn examples() -> Vec<PathBuf> {
         .filter(|p| p.join("config.json").exists())
         .collect();
     dirs.sort();
-    assert_eq!(dirs.len(), 7);
+    assert_eq!(dirs.len(), 8);
     dirs
 }
 

@@ -503,3 +503,118 @@ proptest! {
         prop_assert_eq!(&a[0].result_metadata, &b[0].result_metadata);
     }
 }
+
+/// A smooth, strongly autocorrelated healthy difference (a slow drift of each side's own
+/// noise) over 60 paired points: uncorrected, the signed-rank test would call it a change.
+#[test]
+fn autocorrelated_differences_are_tested_on_the_effective_sample_size() {
+    let baseline: Vec<f64> = (0..60).map(|t| 100.0 + (t as f64).sin()).collect();
+    // Canary − baseline (log scale) drifts: +4 % … −2 % and back, mostly positive.
+    let canary: Vec<f64> = (0..60)
+        .map(|t| baseline[t] * (0.01 + 0.03 * (t as f64 / 9.0).sin()).exp())
+        .collect();
+    let r = judge_one(json!({}), pair("latency", &baseline, &canary, true));
+    let m = meta(&r);
+    assert_eq!(m.extra["serialCorrection"], json!(true), "{m:?}");
+    let rho = m.extra["lag1Autocorrelation"].as_f64().expect("rho");
+    assert!(rho > 0.9, "{rho}");
+    let n_eff = m.extra["effectiveN"].as_f64().expect("n_eff");
+    assert!(n_eff < 3.0, "{n_eff}");
+    assert_ne!(r.classification.as_str(), "High", "{r:?}");
+    assert_eq!(m.extra["exact"], json!(false));
+    // The same differences in a scrambled order carry no autocorrelation: the plain test,
+    // which sees a shift.
+    let order: Vec<usize> = (0..60).map(|i| (i * 37) % 60).collect();
+    let b2: Vec<f64> = order.iter().map(|&i| baseline[i]).collect();
+    let c2: Vec<f64> = order.iter().map(|&i| canary[i]).collect();
+    let r2 = judge_one(json!({}), pair("latency", &b2, &c2, true));
+    let m2 = meta(&r2);
+    assert_eq!(m2.extra["serialCorrection"], json!(false), "{m2:?}");
+    assert!(
+        m2.extra["locationPValue"].as_f64().expect("p")
+            < m.extra["locationPValue"].as_f64().expect("p") / 100.0
+    );
+}
+
+/// Issue 8: an Inconclusive reason names the smallest change the data could have detected
+/// and how much data would show no harm.
+#[test]
+fn inconclusive_reason_names_the_detectable_change_and_the_data_needed() {
+    let errors = [0.0, 1.0, 2.0, 1.0, 0.0, 0.0];
+    let r = judge_one(
+        json!({"kind": "counter"}),
+        pair("errors", &[0.0; 6], &errors, true),
+    );
+    assert_eq!(r.classification.as_str(), "Inconclusive");
+    let reason = r.classification_reason.as_deref().expect("reason");
+    // 4 events, p0 = ½, φ = 1: se of the log rate ratio √(1/(4·¼)) = 1; detectable at
+    // 80 % power at the two-sided 5 % level: exp(1.960 + 0.842) − 1 = +1548 %. The
+    // estimate is +∞ (no baseline event): no amount of data shows no harm at that rate.
+    let mde = ((qnorm(0.975) + qnorm(0.8)).exp() - 1.0) * 100.0;
+    let want = format!(
+        "(4 canary events against 0 baseline events: the smallest change they could detect \
+         is ±{mde:.0} %; while the change stays near +∞ no amount of data shows no harm \
+         within ±10 %)"
+    );
+    assert!(reason.contains(&want), "{reason}\nwant: {want}");
+    // 10 canary events against 10: estimate 0, se √(1/(20·¼)); no harm within ±10 % needs
+    // 20·(1.645·se / ln 1.1)² = 1.645² / (¼ · ln²1.1) = 1191.3 → 1192 events.
+    let r = judge_one(
+        json!({"kind": "counter"}),
+        pair(
+            "errors",
+            &[1.0, 3.0, 2.0, 2.0, 2.0],
+            &[2.0, 2.0, 1.0, 4.0, 1.0],
+            false,
+        ),
+    );
+    let reason = r.classification_reason.as_deref().expect("reason");
+    let needed = (20.0 * (qnorm(0.95).powi(2) / 5.0) / 1.1f64.ln().powi(2)).ceil();
+    assert_eq!(needed, 1192.0);
+    assert!(
+        reason.contains("about 1192 events in all would show no harm within ±10 % if the change stays near +0.0 %"),
+        "{reason}"
+    );
+    // A short paired gauge: points instead of events.
+    let baseline: Vec<f64> = (0..8).map(|i| 100.0 + f64::from(i % 3)).collect();
+    let canary: Vec<f64> = (0..8).map(|i| 101.0 + f64::from((i * 2) % 5)).collect();
+    let r = judge_one(json!({}), pair("latency", &baseline, &canary, true));
+    if r.classification.as_str() == "Inconclusive" {
+        let reason = r.classification_reason.as_deref().expect("reason");
+        assert!(
+            reason.contains("with 8 paired points the smallest change"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("paired points would show no harm"),
+            "{reason}"
+        );
+    }
+}
+
+/// Bursty counts: the dispersion rests on the few bursts, so the quasi-binomial test is
+/// referred to t on Satterthwaite's degrees of freedom, far fewer than the k − 1 steps.
+#[test]
+fn bursty_counter_uses_t_on_the_effective_degrees_of_freedom() {
+    let b: Vec<f64> = (0..60)
+        .map(|i| if i % 20 == 3 { 100.0 } else { 10.0 })
+        .collect();
+    let c: Vec<f64> = (0..60)
+        .map(|i| if i % 20 == 13 { 90.0 } else { 10.0 })
+        .collect();
+    let r = judge_one(json!({"kind": "counter"}), pair("errors", &b, &c, true));
+    let m = meta(&r);
+    assert_eq!(m.test.as_deref(), Some("quasi-binomial"));
+    let df = m.extra["dispersionDf"].as_f64().expect("df");
+    // Six bursty steps carry the dispersion: (Σw)²/Σw² ≈ 6 (the 54 quiet steps sit near
+    // the pooled share 840/1710), far below k − 1 = 59.
+    assert!(df > 5.0 && df < 7.0, "{df}");
+    assert_ne!(r.classification.as_str(), "High");
+    // Poisson-like counts, no overdispersion: the exact binomial, no t.
+    let r = judge_one(
+        json!({"kind": "counter"}),
+        pair("errors", &[10.0; 60], &[10.0, 11.0].repeat(30), true),
+    );
+    assert_eq!(meta(&r).test.as_deref(), Some("binomial"));
+    assert_eq!(meta(&r).extra["dispersionDf"], Value::Null);
+}

@@ -5,7 +5,8 @@
 //! What it shows: the verdict, score, thresholds and reason; for an analysis the score per
 //! interval against the pass and marginal lines and where it stopped early; the group
 //! scores; per metric (failing first) both series over time, their distributions, the
-//! interval of the shift against Kayenta's decision band, the classification in colour,
+//! interval of the shift against Kayenta's decision band (for kanary-v1: the bounds of the
+//! change against its no-harm margin and effect gates), the classification in colour,
 //! the ratio, counts, the query of each side and warnings.
 //!
 //! Every string from a config, a pair or a result goes through [`esc`]. Figures are shown
@@ -17,6 +18,7 @@ mod svg;
 
 use crate::analysis::{CanaryAnalysisExecutionResult, MIN_DATA_POINTS};
 use crate::report::number::{compact, score as score_text};
+use kanary_judge::kanary_v1::{KANARY_V1_JUDGE, V1MetricSettings};
 use kanary_judge::transforms::preprocess;
 use kanary_judge::{
     CanaryAnalysisResult, CanaryConfig, Direction, JudgeSettings, MetricClassification,
@@ -452,6 +454,7 @@ fn metrics(out: &mut String, report: &HtmlReport<'_>, result: &CanaryJudgeResult
     out.push('\n');
     let judge = JudgeSettings::from_config(report.config).unwrap_or_default();
     let band_applies = result.judge_name == NETFLIX_ACA_JUDGE;
+    let kanary_v1 = result.judge_name == KANARY_V1_JUDGE;
     let mut order: Vec<usize> = (0..result.results.len()).collect();
     order.sort_by_key(|i| rank(&result.results[*i]));
     for i in order {
@@ -472,6 +475,7 @@ fn metrics(out: &mut String, report: &HtmlReport<'_>, result: &CanaryJudgeResult
                 config: report.config,
                 judge,
                 band_applies,
+                kanary_v1,
                 group_ids: group_ids.join(" "),
             },
         );
@@ -486,6 +490,8 @@ struct MetricView<'a> {
     config: &'a CanaryConfig,
     judge: JudgeSettings,
     band_applies: bool,
+    /// The judge is kanary-v1: its margin and gates, not Kayenta's band.
+    kanary_v1: bool,
     group_ids: String,
 }
 
@@ -543,7 +549,11 @@ fn metric(out: &mut String, v: &MetricView<'_>) {
 
     out.push_str("<div class=\"figures\">\n");
     stats_table(out, r, judged.as_ref().map(|(c, e)| (&c.0[..], &e.0[..])));
-    shift_block(out, v, settings.as_ref(), colour);
+    if v.kanary_v1 {
+        v1_change_block(out, v, colour);
+    } else {
+        shift_block(out, v, settings.as_ref(), colour);
+    }
     out.push_str("</div>\n");
 
     match v.pair {
@@ -749,6 +759,123 @@ fn shift_block(
         }
         None => out.push_str(
             "<p class=\"caption\">No interval: the comparison did not run (see the reason).</p>\n",
+        ),
+    }
+    out.push_str("</div>\n");
+}
+
+/// kanary-v1's figures and decision picture: the bounds of the change (ratio − 1) at the
+/// family's one-sided level against the no-harm margin (Pass when both bounds lie inside)
+/// and the effect gates (High / Low need a significant change beyond them), from the
+/// metric's kanary-v1 settings (`margin`, `effectSize`, `direction`, the result's `scale`).
+fn v1_change_block(out: &mut String, v: &MetricView<'_>, colour: &str) {
+    let r = v.result;
+    let meta = r.result_metadata.as_ref();
+    let settings = v
+        .config
+        .metric(&r.name)
+        .and_then(|m| V1MetricSettings::from_metric(m).ok());
+    out.push_str("<div class=\"shift-block\">\n<table class=\"stats\"><tbody>\n");
+    let _ = writeln!(
+        out,
+        "<tr><th>mean ratio canary/baseline</th>{}</tr>",
+        cell("ratio", meta.map(|m| m.ratio))
+    );
+    let interval = meta.and_then(|m| m.lower_confidence.zip(m.upper_confidence));
+    let estimate = meta.and_then(|m| m.estimate);
+    let _ = writeln!(
+        out,
+        "<tr><th>change ratio lower</th>{}</tr><tr><th>change ratio estimate</th>{}</tr><tr><th>change ratio upper</th>{}</tr>",
+        cell("lower", interval.map(|i| i.0)),
+        cell("estimate", estimate),
+        cell("upper", interval.map(|i| i.1))
+    );
+    if let Some(s) = settings.as_ref() {
+        let _ = writeln!(
+            out,
+            "<tr><th>no-harm margin ±</th>{}</tr>",
+            cell("margin", Some(s.margin))
+        );
+    }
+    if let Some(p) = meta.and_then(|m| m.p_value) {
+        let _ = writeln!(out, "<tr><th>p-value</th>{}</tr>", cell("pValue", Some(p)));
+    }
+    if let Some(p) = meta.and_then(|m| m.adjusted_p_value) {
+        let _ = writeln!(
+            out,
+            "<tr><th>adjusted p-value</th>{}</tr>",
+            cell("adjustedPValue", Some(p))
+        );
+    }
+    out.push_str("</tbody></table>\n");
+    let conf = meta
+        .and_then(|m| m.extra.get("confLevel"))
+        .and_then(serde_json::Value::as_f64);
+    let linear = meta
+        .and_then(|m| m.extra.get("scale"))
+        .and_then(serde_json::Value::as_str)
+        == Some("linear");
+    match (interval, settings) {
+        (Some((lower, upper)), Some(s)) => {
+            // The margin as kanary-v1 applies it (classify.rs `decide`): log scale
+            // [1/(1 + m), 1 + m] on the ratio, linear scale ±m around the baseline median.
+            let margin = if linear {
+                (-s.margin, s.margin)
+            } else {
+                (1.0 / (1.0 + s.margin) - 1.0, s.margin)
+            };
+            let up = matches!(s.base.direction, Direction::Increase | Direction::Either);
+            let down = matches!(s.base.direction, Direction::Decrease | Direction::Either);
+            let mut gates = Vec::new();
+            if up {
+                gates.push(s.base.allowed_increase - 1.0);
+            }
+            if down {
+                gates.push(s.base.allowed_decrease - 1.0);
+            }
+            out.push_str(&svg::change(
+                &label(r),
+                lower - 1.0,
+                upper - 1.0,
+                estimate.map(|e| e - 1.0),
+                margin,
+                &gates,
+                colour,
+            ));
+            let mut rule = match conf {
+                Some(c) => format!(
+                    "{} % one-sided bounds of the change canary/baseline − 1",
+                    compact(c * 100.0)
+                ),
+                None => "bounds of the change canary/baseline − 1".to_string(),
+            };
+            let _ = write!(
+                rule,
+                "; grey: no-harm margin {} to {} (Pass when the bounds in each watched direction lie inside)",
+                svg::percent(margin.0),
+                svg::percent(margin.1)
+            );
+            let mut parts = Vec::new();
+            if up {
+                parts.push(format!(
+                    "High when the adjusted p-value < alpha and the change ≥ {}",
+                    svg::percent(s.base.allowed_increase - 1.0)
+                ));
+            }
+            if down {
+                parts.push(format!(
+                    "Low when the adjusted p-value < alpha and the change ≤ {}",
+                    svg::percent(s.base.allowed_decrease - 1.0)
+                ));
+            }
+            if !parts.is_empty() {
+                let _ = write!(rule, "; dashed: effect gates. {}", parts.join("; "));
+            }
+            let _ = write!(rule, "; otherwise Inconclusive");
+            let _ = writeln!(out, "<p class=\"caption\">{}</p>", esc(&rule));
+        }
+        _ => out.push_str(
+            "<p class=\"caption\">No bounds: the comparison did not run (see the reason).</p>\n",
         ),
     }
     out.push_str("</div>\n");

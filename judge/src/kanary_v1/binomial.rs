@@ -18,7 +18,12 @@
 //! Linear Models*, 2nd ed., 1989, §4.5.2, quasi-binomial). With φ > 1 the counts are divided
 //! by φ before the exact test (the design-effect adjustment of Rao & Scott, "On simple
 //! adjustments to chi-square tests with sample survey data", Ann. Statist. 15 (1987)
-//! 385–397), so bursty errors do not flag a healthy canary.
+//! 385–397), so bursty errors do not flag a healthy canary. Because φ̂ is itself estimated
+//! from k steps, the test on the scaled counts is then referred to Student's t instead of
+//! the normal, as R's `summary(glm(..., family = quasibinomial))` does on the residual
+//! degrees of freedom k − 1 (McCullagh & Nelder §9.2.4; see `classify.rs`, `quasi_p`),
+//! here with Satterthwaite's effective degrees of freedom when a few steps carry the
+//! dispersion (see `quasi_dispersion`).
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -329,11 +334,32 @@ pub fn clopper_pearson(x: u64, n: u64, conf: f64) -> (f64, f64) {
     (lower, upper)
 }
 
+/// An estimated dispersion and the degrees of freedom it rests on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dispersion {
+    /// φ̂, at least 1 (1: binomial, or nothing to estimate it from).
+    pub phi: f64,
+    /// Degrees of freedom of φ̂: Satterthwaite's effective number of the steps behind it,
+    /// at most k − 1 for k steps with events (R's `df.residual` of
+    /// `glm(cbind(c, t − c) ~ 1, family = quasibinomial)`); ∞ when φ̂ = 1 (no
+    /// overdispersion found: the binomial is used as exact).
+    pub df: f64,
+}
+
 /// The dispersion φ̂ of per-step canary counts `c_i` out of totals `t_i` (steps with
 /// t_i > 0): the larger of Pearson's X² / (k − 1) and the direct variance ratio of the
 /// total (see the body), at least 1; 1 when fewer than two steps have events or the pooled
 /// share is 0 or 1.
 pub fn dispersion(canary: &[f64], total: &[f64]) -> f64 {
+    quasi_dispersion(canary, total).phi
+}
+
+/// [`dispersion`] with its degrees of freedom.
+pub fn quasi_dispersion(canary: &[f64], total: &[f64]) -> Dispersion {
+    let binomial = Dispersion {
+        phi: 1.0,
+        df: f64::INFINITY,
+    };
     let (c_sum, t_sum): (f64, f64) = canary
         .iter()
         .zip(total)
@@ -341,11 +367,11 @@ pub fn dispersion(canary: &[f64], total: &[f64]) -> f64 {
         .fold((0.0, 0.0), |(a, b), (c, t)| (a + c, b + t));
     let k = total.iter().filter(|t| **t > 0.0).count();
     if k < 2 || t_sum <= 0.0 {
-        return 1.0;
+        return binomial;
     }
     let p = c_sum / t_sum;
     if !(p > 0.0 && p < 1.0) {
-        return 1.0;
+        return binomial;
     }
     let steps = || canary.iter().zip(total).filter(|(_, t)| **t > 0.0);
     let x2: f64 = steps()
@@ -361,7 +387,34 @@ pub fn dispersion(canary: &[f64], total: &[f64]) -> f64 {
     let squares: f64 = steps().map(|(c, t)| (c - t * p).powi(2)).sum();
     let direct = squares / (p * (1.0 - p) * t_sum) * k as f64 / (k - 1) as f64;
     let phi = pearson.max(direct);
-    if phi.is_finite() { phi.max(1.0) } else { 1.0 }
+    if !(phi.is_finite() && phi > 1.0) {
+        return binomial;
+    }
+    // Degrees of freedom of φ̂. R's quasibinomial `summary` uses k − 1, right when every
+    // step carries the same share of the extra variance. When a few bursts carry most of
+    // it, φ̂ rests on those few steps: Satterthwaite's approximation for a sum of
+    // one-degree-of-freedom terms, ν = (Σ w_i)² / Σ w_i² over the terms w_i of the
+    // estimator used (Satterthwaite, "An approximate distribution of estimates of variance
+    // components", Biometrics Bulletin 2 (1946) 110–114, eq. 5 with each ν_i = 1; Kish's
+    // effective number of the terms), at most k − 1. On bursty healthy errors the median ν
+    // is about 5 of 59, and the t reference keeps the false alarms at α (see
+    // benches/SIMULATION_RESULTS.md).
+    let terms: Vec<f64> = if pearson >= direct {
+        steps()
+            .map(|(c, t)| (c - t * p).powi(2) / (t * p * (1.0 - p)))
+            .collect()
+    } else {
+        steps().map(|(c, t)| (c - t * p).powi(2)).collect()
+    };
+    let sum: f64 = terms.iter().sum();
+    let sum_sq: f64 = terms.iter().map(|w| w * w).sum();
+    let satterthwaite = sum * sum / sum_sq;
+    let df = if satterthwaite.is_finite() {
+        satterthwaite.min((k - 1) as f64).max(1.0)
+    } else {
+        (k - 1) as f64
+    };
+    Dispersion { phi, df }
 }
 
 /// Fisher's index of dispersion of counts (variance over mean, pooled over both sides with
@@ -369,6 +422,15 @@ pub fn dispersion(canary: &[f64], total: &[f64]) -> f64 {
 /// tests", Biometrics 10 (1954) 417–451, §5), at least 1: the quasi-Poisson inflation when
 /// the two sides share no time grid.
 pub fn poisson_dispersion(a: &[f64], b: &[f64]) -> f64 {
+    quasi_poisson_dispersion(a, b).phi
+}
+
+/// [`poisson_dispersion`] with its degrees of freedom (Σ (n_side − 1)).
+pub fn quasi_poisson_dispersion(a: &[f64], b: &[f64]) -> Dispersion {
+    let poisson = Dispersion {
+        phi: 1.0,
+        df: f64::INFINITY,
+    };
     let mut x2 = 0.0;
     let mut df = 0usize;
     for side in [a, b] {
@@ -383,10 +445,14 @@ pub fn poisson_dispersion(a: &[f64], b: &[f64]) -> f64 {
         df += side.len() - 1;
     }
     if df == 0 {
-        return 1.0;
+        return poisson;
     }
     let phi = x2 / df as f64;
-    if phi.is_finite() { phi.max(1.0) } else { 1.0 }
+    if phi.is_finite() && phi > 1.0 {
+        Dispersion { phi, df: df as f64 }
+    } else {
+        poisson
+    }
 }
 
 #[cfg(test)]

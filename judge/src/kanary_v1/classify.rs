@@ -2,12 +2,16 @@
 //! then the data prepared for its test (paired or unpaired gauge, counter), the test run
 //! at the family's level, and the outcome from the adjusted p-value and the bounds.
 
-use super::binomial::{binom_test_p, clopper_pearson, dispersion, poisson_dispersion};
+use super::binomial::{
+    Dispersion, binom_test_p, clopper_pearson, quasi_dispersion, quasi_poisson_dispersion,
+};
+use super::pnorm::{pnorm_lower, pt_upper, qt_upper};
 use super::rank_sum::{Alternative, rank_sum_test};
 use super::settings::{MetricKind, Scale, V1MetricSettings};
-use super::signed_rank::signed_rank_test;
-use super::spread::{SpreadResult, combine, median, spread_test};
+use super::signed_rank::{SerialCorrection, signed_rank_test_serial};
+use super::spread::{SpreadResult, combine, median, spread_test, spread_test_serial};
 use crate::model::{MetricClassification, MetricSetPair};
+use crate::normal::qnorm;
 use crate::outliers::IqrDetector;
 use crate::settings::NanStrategy;
 
@@ -44,7 +48,7 @@ pub(crate) struct CounterData {
     baseline_events: f64,
     canary_exposure: f64,
     baseline_exposure: f64,
-    dispersion: f64,
+    dispersion: Dispersion,
 }
 
 /// The largest event total a counter may hold.
@@ -302,9 +306,9 @@ fn prepare_counter(
     }
     let phi = if aligned {
         let totals: Vec<f64> = canary.iter().zip(&baseline).map(|(a, b)| a + b).collect();
-        dispersion(&canary, &totals)
+        quasi_dispersion(&canary, &totals)
     } else {
-        poisson_dispersion(&canary, &baseline)
+        quasi_poisson_dispersion(&canary, &baseline)
     };
     Prepared::Counter(CounterData {
         canary_events: c_sum,
@@ -313,6 +317,21 @@ fn prepare_counter(
         baseline_exposure,
         dispersion: phi,
     })
+}
+
+/// How precisely a metric's data measure the change: what an Inconclusive reason reports
+/// (the smallest change that could have been detected, and how much data would show no
+/// harm within the margin).
+#[derive(Debug, Clone)]
+pub(crate) struct Precision {
+    /// Standard error of the change on the additive scale (log ratio, or linear shift),
+    /// NaN when the data cannot say (no events, degenerate interval).
+    se: f64,
+    /// Degrees of freedom of the reference (∞: normal).
+    df: f64,
+    /// The amount of data `se` rests on (points, or events), and its unit.
+    count: f64,
+    unit: &'static str,
 }
 
 /// A test's outcome, the change on an additive scale (log ratio, or shift on linear).
@@ -332,6 +351,8 @@ pub(crate) struct Tested {
     pub(crate) test: String,
     /// What the data held, for reasons: "60 paired points", "4 canary events against 0".
     pub(crate) amount: String,
+    /// How precisely the data measure the change, for Inconclusive reasons.
+    precision: Precision,
     pub(crate) extra: Vec<(&'static str, serde_json::Value)>,
 }
 
@@ -378,23 +399,43 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
     match prepared {
         Prepared::Settled { .. } => None,
         Prepared::Gauge(g) => {
-            let (t, test, amount) = match &g.paired {
-                Some(d) => (
-                    signed_rank_test(d, alt, conf),
-                    "wilcoxon-signed-rank",
-                    format!("{} paired points", d.len()),
-                ),
-                None => (
-                    rank_sum_test(&g.canary, &g.baseline, alt, conf),
-                    "wilcoxon-rank-sum",
-                    format!(
-                        "{} canary and {} baseline points",
-                        g.canary.len(),
-                        g.baseline.len()
-                    ),
-                ),
+            let (t, test, amount, serial, unit, count) = match &g.paired {
+                Some(d) => {
+                    let (t, sc) = signed_rank_test_serial(d, alt, conf);
+                    (
+                        t,
+                        "wilcoxon-signed-rank",
+                        format!("{} paired points{}", d.len(), serial_text(&sc)),
+                        sc,
+                        "paired points",
+                        d.len() as f64,
+                    )
+                }
+                // Unpaired: the values' order carries no time (the sides share no grid), and
+                // the verdict must not depend on it, so no serial correction.
+                None => {
+                    let sc = SerialCorrection::none(g.canary.len() + g.baseline.len(), f64::NAN);
+                    (
+                        rank_sum_test(&g.canary, &g.baseline, alt, conf),
+                        "wilcoxon-rank-sum",
+                        format!(
+                            "{} canary and {} baseline points",
+                            g.canary.len(),
+                            g.baseline.len()
+                        ),
+                        sc,
+                        "points a side",
+                        g.canary.len().min(g.baseline.len()) as f64,
+                    )
+                }
             };
-            let spread = (s.spread_share > 0.0).then(|| spread_test(&g.canary, &g.baseline));
+            let spread = (s.spread_share > 0.0).then(|| {
+                if g.paired.is_some() {
+                    spread_test_serial(&g.canary, &g.baseline)
+                } else {
+                    spread_test(&g.canary, &g.baseline)
+                }
+            });
             let p_value = combine(t.p_value, spread.map(|r| r.p_value), s.spread_share);
             let mut extra = vec![
                 ("locationPValue", serde_json::json!(json_num(t.p_value))),
@@ -403,11 +444,32 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
                     serde_json::json!(if g.log { "log" } else { "linear" }),
                 ),
                 ("exact", serde_json::json!(t.exact)),
+                (
+                    "lag1Autocorrelation",
+                    serde_json::json!(json_num(serial.rho)),
+                ),
+                ("serialCorrection", serde_json::json!(serial.applied)),
+                (
+                    "effectiveN",
+                    serde_json::json!(json_num(serial.effective_n)),
+                ),
             ];
             if let Some(r) = spread {
                 extra.push(("spreadPValue", serde_json::json!(json_num(r.p_value))));
                 extra.push(("spreadRatio", serde_json::json!(json_num(r.ratio))));
             }
+            // The interval's half-width over its quantile: the change's standard error.
+            let df = if serial.applied {
+                serial.degrees_of_freedom_for(t.n as f64, 1.0)
+            } else {
+                f64::INFINITY
+            };
+            let q = if df.is_finite() {
+                qt_upper(1.0 - conf, df)
+            } else {
+                -qnorm(1.0 - conf)
+            };
+            let se = (t.upper - t.lower) / (2.0 * q);
             Some(Tested {
                 p_value,
                 p_location: t.p_value,
@@ -423,12 +485,22 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
                     test.to_string()
                 },
                 amount,
+                precision: Precision {
+                    se: if se.is_finite() && se > 0.0 {
+                        se
+                    } else {
+                        f64::NAN
+                    },
+                    df,
+                    count,
+                    unit,
+                },
                 extra,
             })
         }
         Prepared::Counter(c) => {
             let p0 = c.canary_exposure / (c.canary_exposure + c.baseline_exposure);
-            let phi = c.dispersion;
+            let Dispersion { phi, df } = c.dispersion;
             // Non-integer counts (Prometheus' increase() extrapolates) are rounded.
             let events = (c.canary_events + c.baseline_events) / phi;
             let total = events.round().max(0.0) as u64;
@@ -436,8 +508,19 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
             let (p_value, share_lo, share_hi) = if total == 0 {
                 (1.0, 0.0, 1.0)
             } else {
-                let (lo, hi) = clopper_pearson(canary, total, conf);
-                (binom_test_p(canary, total, p0, alt), lo, hi)
+                // With φ̂ estimated (df finite), each bound at the level whose normal quantile
+                // is t_{df}'s at `conf`.
+                let conf_used = if df.is_finite() {
+                    pnorm_lower(-qt_upper(conf, df))
+                } else {
+                    conf
+                };
+                let (lo, hi) = clopper_pearson(canary, total, conf_used);
+                (
+                    quasi_p(binom_test_p(canary, total, p0, alt), alt, df),
+                    lo,
+                    hi,
+                )
             };
             // Share → log rate ratio: ln(s / (1 − s)) − ln(p0 / (1 − p0)).
             let odds0 = (p0 / (1.0 - p0)).ln();
@@ -450,6 +533,10 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
             } else {
                 "binomial"
             };
+            let all = c.canary_events + c.baseline_events;
+            // The null standard error of the log rate ratio from T events at share p0:
+            // √(φ / (T p0 (1 − p0))) (the binomial's Fisher information for the log odds).
+            let se = (phi / (all * p0 * (1.0 - p0))).sqrt();
             Some(Tested {
                 p_value,
                 p_location: p_value,
@@ -465,8 +552,26 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
                     compact(c.canary_events),
                     compact(c.baseline_events)
                 ),
+                precision: Precision {
+                    se: if se.is_finite() && se > 0.0 {
+                        se
+                    } else {
+                        f64::NAN
+                    },
+                    df,
+                    count: all,
+                    unit: "events in all",
+                },
                 extra: vec![
                     ("dispersion", serde_json::json!(json_num(phi))),
+                    (
+                        "dispersionDf",
+                        if df.is_finite() {
+                            serde_json::json!(df)
+                        } else {
+                            serde_json::Value::Null
+                        },
+                    ),
                     ("canaryEvents", serde_json::json!(json_num(c.canary_events))),
                     (
                         "baselineEvents",
@@ -476,6 +581,33 @@ pub(crate) fn run_test(prepared: &Prepared, s: &V1MetricSettings, conf: f64) -> 
                 ],
             })
         }
+    }
+}
+
+/// The quasi-binomial p-value: the exact binomial p-value of the φ-scaled counts, read as a
+/// normal deviate and referred to Student's t on the dispersion's `df` degrees of freedom
+/// (R: `summary.glm` with an estimated dispersion uses t on `df.residual`; McCullagh &
+/// Nelder, *Generalized Linear Models*, 2nd ed., §9.2.4). With `df` = ∞ (φ̂ = 1) the exact
+/// p-value is returned unchanged.
+fn quasi_p(exact: f64, alt: Alternative, df: f64) -> f64 {
+    if !df.is_finite() {
+        return exact;
+    }
+    match alt {
+        Alternative::TwoSided => (2.0 * pt_upper(-qnorm(exact / 2.0), df)).min(1.0),
+        _ => pt_upper(-qnorm(exact), df),
+    }
+}
+
+/// ", effective 20 after lag-1 autocorrelation 0.45" when the serial correction applied.
+fn serial_text(sc: &SerialCorrection) -> String {
+    if sc.applied {
+        format!(
+            ", effective {:.0} after lag-1 autocorrelation {:.2}",
+            sc.effective_n, sc.rho
+        )
+    } else {
+        String::new()
     }
 }
 
@@ -649,15 +781,95 @@ pub(crate) fn decide(
         classification: Inconclusive,
         reason: Some(format!(
             "{name} is Inconclusive: no harm shown (change {}, adjusted p = {}), and {}, \
-             beyond the margin of ±{:.0} %; more data needed ({})",
+             beyond the margin of ±{:.0} %; more data needed ({}{})",
             percent(ratio),
             p_text(adjusted),
             missing.join(" and "),
             s.margin * 100.0,
-            t.amount
+            t.amount,
+            detectability(
+                t,
+                s,
+                conf,
+                (!up_ok).then_some(margin_up - t.estimate),
+                (!down_ok).then_some(t.estimate - margin_down),
+            )
         )),
         critical: false,
     }
+}
+
+/// ": the smallest change they could detect is ±23 %; about 64 paired points would show
+/// no harm within ±10 % if the change stays near +2.0 %", from the change's standard
+/// error `se` (additive scale) and the room left between the estimate and the margin in
+/// each direction that failed (`room_up`, `room_down`):
+///
+/// - the smallest detectable change is (q_flag + z_0.8)·se, the usual minimum detectable
+///   effect at 80 % power (Cohen, *Statistical Power Analysis for the Behavioral Sciences*,
+///   2nd ed., 1988, §12.1; for the normal approximation of the test), q_flag the reference
+///   quantile at the per-metric level of the location test at Holm's first step,
+///   α·(1 − spreadShare)/m, halved when both directions are watched;
+/// - the data that would show no harm: the bound at `conf` lies q_conf·se from the
+///   estimate and se falls as 1/√count, so if the estimate stays where it is the bound
+///   comes within the margin with count·(q_conf·se / room)² of the same (points, or
+///   events); with no room left (the estimate itself is beyond the margin) no amount does.
+fn detectability(
+    t: &Tested,
+    s: &V1MetricSettings,
+    conf: f64,
+    room_up: Option<f64>,
+    room_down: Option<f64>,
+) -> String {
+    let pr = &t.precision;
+    if !(pr.se.is_finite() && pr.se > 0.0) {
+        return ": the data cannot bound the change yet".to_string();
+    }
+    let quantile = |upper: f64| {
+        if pr.df.is_finite() {
+            qt_upper(upper, pr.df)
+        } else {
+            -qnorm(upper)
+        }
+    };
+    let sides = if s.base.direction.allows_increase() && s.base.direction.allows_decrease() {
+        2.0
+    } else {
+        1.0
+    };
+    let location_share = if t.spread.is_some() {
+        1.0 - t.spread_share
+    } else {
+        1.0
+    };
+    let level = (1.0 - conf) * location_share / sides;
+    let mde = (quantile(level) + quantile(0.2)) * pr.se;
+    let room = [room_up, room_down]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min);
+    let needed = pr.count * (quantile(1.0 - conf) * pr.se / room).powi(2);
+    let data = if room.is_nan() || room <= 0.0 {
+        format!(
+            "; while the change stays near {} no amount of data shows no harm within ±{:.0} %",
+            percent(t.estimate_ratio()),
+            s.margin * 100.0
+        )
+    } else if needed.is_finite() {
+        format!(
+            "; about {} {} would show no harm within ±{:.0} % if the change stays near {}",
+            compact(needed.ceil()),
+            pr.unit,
+            s.margin * 100.0,
+            percent(t.estimate_ratio())
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        ": the smallest change they could detect is ±{:.0} %{}",
+        (t.ratio(mde) - 1.0).abs() * 100.0,
+        data
+    )
 }
 
 fn p_text(p: f64) -> String {

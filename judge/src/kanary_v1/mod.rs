@@ -23,16 +23,23 @@ mod settings;
 mod signed_rank;
 mod spread;
 
-pub use binomial::{binom_test_p, clopper_pearson, dispersion, poisson_dispersion};
+pub use binomial::{
+    Dispersion, binom_test_p, clopper_pearson, dispersion, poisson_dispersion, quasi_dispersion,
+    quasi_poisson_dispersion,
+};
 pub use multiplicity::{ErrorControl, adjust, holm, step_up};
+pub use pnorm::{pt_upper, qt_upper};
 pub use rank_sum::{Alternative, TestResult, rank_sum_test};
 pub use sequential::{
     BLOCK, Look, SequentialState, autocorrelation_inflation, counter_sequential,
     judge_kanary_v1_sequential, paired_sequential, spending_share,
 };
 pub use settings::{MetricKind, Scale, V1JudgeSettings, V1MetricSettings};
-pub use signed_rank::signed_rank_test;
-pub use spread::{SpreadResult, combine, spread_test};
+pub use signed_rank::{
+    SERIAL_MIN_POINTS, SERIAL_TEST_LEVEL, SerialCorrection, serial_correction, signed_rank_test,
+    signed_rank_test_serial,
+};
+pub use spread::{SpreadResult, combine, spread_test, spread_test_serial};
 
 use crate::JudgeError;
 use crate::model::{

@@ -422,6 +422,114 @@ pub(crate) fn shift(
     s
 }
 
+/// kanary-v1's decision picture, on the scale of the relative change (canary / baseline − 1):
+/// the one-sided bounds of the change with the estimate as a dot, the no-harm margin
+/// `[margin.0, margin.1]` as the grey band (Pass when both bounds lie inside it), and the
+/// effect gates as dashed lines (High / Low need the change beyond them). An infinite
+/// bound is drawn to the edge and labelled ±∞.
+pub(crate) fn change(
+    metric: &str,
+    lower: f64,
+    upper: f64,
+    estimate: Option<f64>,
+    margin: (f64, f64),
+    gates: &[f64],
+    colour: &str,
+) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg class=\"chart shift change\" data-metric=\"{}\" viewBox=\"0 0 {SHIFT_W} {SHIFT_H}\" width=\"{SHIFT_W}\" height=\"{SHIFT_H}\" role=\"img\" aria-label=\"bounds of the change against the no-harm margin and the effect gates\">",
+        esc(metric)
+    );
+    let finite = |v: f64| v.is_finite().then_some(v);
+    let mut lo = 0.0f64.min(margin.0);
+    let mut hi = 0.0f64.max(margin.1);
+    for v in [finite(lower), finite(upper), estimate.and_then(finite)]
+        .into_iter()
+        .flatten()
+        .chain(gates.iter().copied().filter(|g| g.is_finite()))
+    {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !(lo.is_finite() && hi.is_finite()) || lower.is_nan() || upper.is_nan() {
+        s.push_str("</svg>");
+        return s;
+    }
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (lo, hi) = (lo - span * 0.08, hi + span * 0.08);
+    let x = |v: f64| PAD_L + (v.clamp(lo, hi) - lo) / (hi - lo) * (SHIFT_W - PAD_L - PAD_R);
+    let mid = 32.0;
+    let _ = write!(
+        s,
+        "<path class=\"axis\" d=\"M{PAD_L:.1} {mid:.1}H{:.1}\"/>",
+        SHIFT_W - PAD_R
+    );
+    let (l, r) = (x(margin.0), x(margin.1));
+    let _ = write!(
+        s,
+        "<path class=\"band\" d=\"M{l:.1} 14H{:.1}V50H{l:.1}Z\"/>",
+        r.max(l + 1.0),
+    );
+    for g in gates.iter().filter(|g| g.is_finite()) {
+        let _ = write!(
+            s,
+            "<path class=\"gate\" d=\"M{0:.1} 12V52\" stroke=\"#616161\" stroke-dasharray=\"3 2\"/>",
+            x(*g)
+        );
+    }
+    let _ = write!(
+        s,
+        "<path class=\"zero\" d=\"M{0:.1} 10V54\"/><text class=\"tick\" x=\"{0:.1}\" y=\"9\" text-anchor=\"middle\">0</text>",
+        x(0.0)
+    );
+    let (l, r) = (x(lower), x(upper));
+    let _ = write!(
+        s,
+        "<path class=\"interval\" stroke=\"{colour}\" d=\"M{l:.1} {mid:.1}H{:.1}M{l:.1} 24V40M{r:.1} 24V40\"/>",
+        r.max(l + 0.5)
+    );
+    if let Some(e) = estimate.filter(|e| e.is_finite()) {
+        let _ = write!(
+            s,
+            "<circle class=\"estimate\" cx=\"{:.1}\" cy=\"{mid:.1}\" r=\"4\" fill=\"{colour}\"/>",
+            x(e)
+        );
+    }
+    for (v, anchor) in [(lower, "end"), (upper, "start")] {
+        let dx = if anchor == "end" { -4.0 } else { 4.0 };
+        let _ = write!(
+            s,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"68\" text-anchor=\"{anchor}\">{}</text>",
+            x(v) + dx,
+            esc(&percent(v))
+        );
+    }
+    let _ = write!(
+        s,
+        "<text class=\"tick\" x=\"4\" y=\"{:.1}\">change</text>",
+        mid + 4.0
+    );
+    s.push_str("</svg>");
+    s
+}
+
+/// A relative change as a signed percent: "+12.3 %", "+∞".
+pub(crate) fn percent(v: f64) -> String {
+    if v.is_nan() {
+        "undefined".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+∞".into()
+        } else {
+            "−∞".into()
+        }
+    } else {
+        format!("{:+.1} %", v * 100.0)
+    }
+}
+
 const INTERVALS_W: f64 = 720.0;
 const INTERVALS_H: f64 = 220.0;
 
