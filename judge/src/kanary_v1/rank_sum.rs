@@ -173,8 +173,9 @@ pub fn rank_sum_test(x: &[f64], y: &[f64], alternative: Alternative, conf: f64) 
     }
     let mut x = x.to_vec();
     let mut y = y.to_vec();
-    x.sort_by(f64::total_cmp);
-    y.sort_by(f64::total_cmp);
+    // Unstable is enough: values equal under `total_cmp` are the same bits.
+    x.sort_unstable_by(f64::total_cmp);
+    y.sort_unstable_by(f64::total_cmp);
     let (n, m) = (x.len(), y.len());
     let (nf, mf) = (n as f64, m as f64);
     let (r, ties, any_tie) = rank_sum(&x, &y);
