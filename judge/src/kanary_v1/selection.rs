@@ -12,7 +12,7 @@
 //! 265–270. Counting the elements below a pivot is one two-pointer sweep, O(n + m).
 //!
 //! Pivots: each round draws a stratified sample of s active elements (s = n + m within
-//! 2^12..2^18; a fixed-seed generator: deterministic) and takes the two sample order
+//! 2^10..2^18; a fixed-seed generator: deterministic) and takes the two sample order
 //! statistics that bracket the sought rank by ±4·√s sample ranks, eight standard deviations
 //! of its sample rank (Floyd & Rivest, "Expected time bounds for selection", CACM 18 (1975)
 //! 165–172, §2). One round keeps about 8/√s of the active elements (1/64 at s = 2^18), so a
@@ -30,7 +30,7 @@ use std::cmp::Ordering;
 /// Elements drawn per sampled round: n + m (a round's other work is O(n + m) too), within
 /// these bounds. The sought element's rank in the sample has a standard deviation of at
 /// most √s / 2; the pivots are taken 4·√s ranks either side of its expected rank.
-const SAMPLE_MIN: usize = 1 << 12;
+const SAMPLE_MIN: usize = 1 << 10;
 const SAMPLE_MAX: usize = 1 << 18;
 
 /// A matrix with `rows` rows and `cols` columns whose row `i` holds the columns
