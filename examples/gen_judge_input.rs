@@ -9,6 +9,8 @@
 //! judge sees both passes and failures. `kanary judge DIR --judge kanary-v1` judges the same
 //! files with kanary-v1.
 
+// Only `normal` is used here.
+#[allow(dead_code)]
 #[path = "../benches/common/mod.rs"]
 mod common;
 
