@@ -168,13 +168,46 @@ pub const EXACT_BELOW: usize = 50;
 /// The two-sample test of `x` (canary) against `y` (baseline), finite values only, both
 /// non-empty. `conf` is the one-sided level of each end of the interval of the shift x − y.
 pub fn rank_sum_test(x: &[f64], y: &[f64], alternative: Alternative, conf: f64) -> TestResult {
-    if x.is_empty() || y.is_empty() {
+    let Some((x, y, test)) = statistic_and_p(x, y, alternative) else {
         return TestResult::degenerate(f64::NAN);
+    };
+    let (n, m) = (x.len(), y.len());
+    let total = (n as u64) * (m as u64);
+    let k = if test.exact {
+        r_quantile_index(&wilcox_counts_f64(n, m), choose_f64(n + m, n), 1.0 - conf)
+    } else {
+        normal_k(n as f64, m as f64, conf, total)
+    };
+    TestResult {
+        estimate: median_difference(&x, &y).unwrap_or(f64::NAN),
+        lower: kth_difference(&x, &y, k).unwrap_or(f64::NAN),
+        upper: kth_difference(&x, &y, total + 1 - k).unwrap_or(f64::NAN),
+        ..test
+    }
+}
+
+/// The p-value of `rank_sum_test(x, y, alternative, _)`, the same bits, without the
+/// estimate and interval (three selections among the n·m differences): for callers that
+/// use only the p-value, such as the spread test. 1 when a side is empty.
+pub fn rank_sum_p_value(x: &[f64], y: &[f64], alternative: Alternative) -> f64 {
+    statistic_and_p(x, y, alternative).map_or(1.0, |(_, _, t)| t.p_value)
+}
+
+/// Both samples sorted, and the test's statistic, p-value and sizes (estimate and
+/// interval left NaN); `None` when a side is empty.
+fn statistic_and_p(
+    x: &[f64],
+    y: &[f64],
+    alternative: Alternative,
+) -> Option<(Vec<f64>, Vec<f64>, TestResult)> {
+    if x.is_empty() || y.is_empty() {
+        return None;
     }
     let mut x = x.to_vec();
     let mut y = y.to_vec();
-    x.sort_by(f64::total_cmp);
-    y.sort_by(f64::total_cmp);
+    // Unstable is enough: values equal under `total_cmp` are the same bits.
+    x.sort_unstable_by(f64::total_cmp);
+    y.sort_unstable_by(f64::total_cmp);
     let (n, m) = (x.len(), y.len());
     let (nf, mf) = (n as f64, m as f64);
     let (r, ties, any_tie) = rank_sum(&x, &y);
@@ -203,21 +236,16 @@ pub fn rank_sum_test(x: &[f64], y: &[f64], alternative: Alternative, conf: f64) 
             ((nf * mf / 12.0) * ((nf + mf + 1.0) - ties / ((nf + mf) * (nf + mf - 1.0)))).sqrt();
         normal_p(z, sigma, alternative)
     };
-    let total = (n as u64) * (m as u64);
-    let k = if exact {
-        r_quantile_index(&wilcox_counts_f64(n, m), choose_f64(n + m, n), 1.0 - conf)
-    } else {
-        normal_k(nf, mf, conf, total)
-    };
-    TestResult {
+    let test = TestResult {
         statistic: w,
         p_value,
         exact,
         n: n.min(m),
-        estimate: median_difference(&x, &y).unwrap_or(f64::NAN),
-        lower: kth_difference(&x, &y, k).unwrap_or(f64::NAN),
-        upper: kth_difference(&x, &y, total + 1 - k).unwrap_or(f64::NAN),
-    }
+        estimate: f64::NAN,
+        lower: f64::NAN,
+        upper: f64::NAN,
+    };
+    Some((x, y, test))
 }
 
 fn normal_k(nf: f64, mf: f64, conf: f64, total: u64) -> u64 {
@@ -249,5 +277,12 @@ mod tests {
         );
         assert_eq!((r.lower, r.upper, r.estimate), (6.0, 39.0, 22.5));
         assert!((r.p_value - 0.02857142857142857).abs() < 1e-15);
+        let p = rank_sum_p_value(
+            &[10.0, 20.0, 30.0, 40.0],
+            &[1.0, 2.0, 3.0, 4.0],
+            Alternative::TwoSided,
+        );
+        assert_eq!(p.to_bits(), r.p_value.to_bits());
+        assert_eq!(rank_sum_p_value(&[], &[1.0], Alternative::Less), 1.0);
     }
 }
