@@ -29,7 +29,7 @@ pub use binomial::{
 };
 pub use multiplicity::{ErrorControl, adjust, holm, step_up};
 pub use pnorm::{pt_upper, qt_upper};
-pub use rank_sum::{Alternative, TestResult, rank_sum_test};
+pub use rank_sum::{Alternative, TestResult, rank_sum_p_value, rank_sum_test};
 pub use sequential::{
     BLOCK, Look, SequentialState, autocorrelation_inflation, counter_sequential,
     judge_kanary_v1_sequential, paired_sequential, spending_share,
