@@ -35,8 +35,13 @@
 
 use std::time::Instant;
 
+#[path = "support/sim.rs"]
+mod sim;
+
+use sim::{Rng, config, pair};
+
 use kanary_judge::kanary_v1::{Alternative, rank_sum_test};
-use kanary_judge::{CanaryConfig, MetricSetPair, MetricSetScope, PairValues, ScoreThresholds};
+use kanary_judge::{CanaryConfig, MetricSetPair, ScoreThresholds};
 use serde_json::{Value, json};
 
 const POINTS: usize = 60;
@@ -52,121 +57,6 @@ const BURST_P: f64 = 0.05;
 const BURST_MULT: f64 = 10.0;
 const KAYENTA: &str = "NetflixACAJudge-v1.0";
 const KANARY_V1: &str = "kanary-v1";
-
-/// SplitMix64 with a cached second Box–Muller normal.
-struct Rng {
-    state: u64,
-    spare: Option<f64>,
-}
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng {
-            state: seed,
-            spare: None,
-        }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform on (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        let r = (-2.0 * self.uniform().ln()).sqrt();
-        let t = 2.0 * std::f64::consts::PI * self.uniform();
-        self.spare = Some(r * t.sin());
-        r * t.cos()
-    }
-
-    fn poisson(&mut self, mean: f64) -> f64 {
-        let mut left = mean;
-        let mut total = 0u64;
-        while left > 0.0 {
-            let chunk = left.min(30.0);
-            left -= chunk;
-            let limit = (-chunk).exp();
-            let mut p = self.uniform();
-            while p > limit {
-                total += 1;
-                p *= self.uniform();
-            }
-        }
-        total as f64
-    }
-
-    /// An AR(1) series with coefficient `phi` and stationary sd `sd`, started stationary.
-    fn ar1(&mut self, phi: f64, sd: f64) -> Vec<f64> {
-        let innovation = sd * (1.0 - phi * phi).sqrt();
-        let mut x = sd * self.normal();
-        let mut out = Vec::with_capacity(POINTS);
-        for _ in 0..POINTS {
-            out.push(x);
-            x = phi * x + innovation * self.normal();
-        }
-        out
-    }
-
-    fn iid(&mut self, sd: f64) -> Vec<f64> {
-        (0..POINTS).map(|_| sd * self.normal()).collect()
-    }
-}
-
-fn pair(name: &str, control: Vec<f64>, experiment: Vec<f64>) -> MetricSetPair {
-    let scope = MetricSetScope {
-        start_time_iso: None,
-        start_time_millis: Some(0),
-        step_millis: Some(60_000),
-    };
-    let aligned: std::collections::BTreeMap<String, String> =
-        [("aligned".to_string(), "true".to_string())].into();
-    MetricSetPair {
-        name: name.to_string(),
-        id: None,
-        tags: Default::default(),
-        values: PairValues {
-            control,
-            experiment,
-        },
-        scopes: [
-            ("control".to_string(), scope.clone()),
-            ("experiment".to_string(), scope),
-        ]
-        .into(),
-        attributes: [
-            ("control".to_string(), aligned.clone()),
-            ("experiment".to_string(), aligned),
-        ]
-        .into(),
-    }
-}
-
-fn config(judge: &str, metrics: &[(String, Value)]) -> CanaryConfig {
-    let metrics: Vec<Value> = metrics
-        .iter()
-        .map(|(name, canary)| {
-            json!({"name": name, "groups": ["g"],
-                   "analysisConfigurations": {"canary": canary}})
-        })
-        .collect();
-    serde_json::from_value(json!({
-        "judge": {"name": judge, "judgeConfigurations": {}},
-        "metrics": metrics,
-        "classifier": {"groupWeights": {"g": 100}},
-    }))
-    .expect("config")
-}
 
 fn metric_name(i: usize) -> String {
     format!("latency{i:02}")
@@ -200,15 +90,15 @@ impl Latency {
         (0..self.metrics)
             .map(|i| {
                 let load = if self.load {
-                    rng.ar1(LOAD_PHI, LOAD_SD)
+                    rng.ar1(LOAD_PHI, LOAD_SD, POINTS)
                 } else {
                     vec![0.0; POINTS]
                 };
                 let mut own = |sd: f64| {
                     if self.own_phi == 0.0 {
-                        rng.iid(sd)
+                        rng.iid(sd, POINTS)
                     } else {
-                        rng.ar1(self.own_phi, sd)
+                        rng.ar1(self.own_phi, sd, POINTS)
                     }
                 };
                 let c_noise = own(OWN_SD);
