@@ -3,10 +3,13 @@
 //! clock; the lookback refusal, the early pass, the early fail, the undecided end, and
 //! determinism.
 
+#[path = "support/clock.rs"]
+mod clock;
+
 use chrono::{DateTime, TimeDelta, Utc};
+use clock::FakeClock;
 use kanary::analysis::{
-    self, Analysis, AnalysisError, AnalysisReport, AnalysisSpec, AnalysisThresholds, Clock,
-    ScopeSpec,
+    self, Analysis, AnalysisError, AnalysisReport, AnalysisSpec, AnalysisThresholds, ScopeSpec,
 };
 use kanary_judge::{ALIGNED_ATTRIBUTE, CanaryConfig, CanaryMetricConfig, MetricSet};
 use kanary_metrics_sources::http::BoxFuture;
@@ -18,21 +21,6 @@ use std::time::Duration;
 
 fn n() -> DateTime<Utc> {
     "2026-11-30T10:00:00Z".parse().expect("instant")
-}
-
-/// A clock whose sleeps return at once and move its time forward.
-struct FakeClock(Mutex<DateTime<Utc>>);
-
-impl Clock for FakeClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("lock")
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'_, ()> {
-        let mut now = self.0.lock().expect("lock");
-        *now += TimeDelta::from_std(duration).expect("duration");
-        Box::pin(async {})
-    }
 }
 
 /// SplitMix64 of a key: the same minute of the same series always has the same value,
@@ -194,7 +182,7 @@ fn spec() -> AnalysisSpec {
 
 fn run(spec: &AnalysisSpec, source: &Source) -> Result<AnalysisReport, AnalysisError> {
     let config = config();
-    let clock = FakeClock(Mutex::new(n() + TimeDelta::hours(3)));
+    let clock = FakeClock::at(n() + TimeDelta::hours(3));
     let analysis = Analysis {
         spec,
         config: &config,
@@ -352,7 +340,7 @@ fn kayentas_judge_is_unchanged_by_the_sequential_mode() {
     config.metrics[1]
         .analysis_configurations
         .insert("canary".to_string(), json!({"direction": "increase"}));
-    let clock = FakeClock(Mutex::new(n() + TimeDelta::hours(3)));
+    let clock = FakeClock::at(n() + TimeDelta::hours(3));
     let analysis = Analysis {
         spec: &s,
         config: &config,

@@ -4,6 +4,8 @@
 //! cleans up; cancel; 403 → the missing permission; a resumed run adopts its Deployments.
 //! The metrics come from an in-memory source and the analysis runs on a fake clock.
 
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/fake_kube/mod.rs"]
 mod fake_kube;
 #[path = "support/stage_fixtures.rs"]
@@ -13,35 +15,14 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use clock::FakeClock;
 use fake_kube::{Behaviour, FakeKube};
-use kanary::analysis::{AnalysisThresholds, Clock};
+use kanary::analysis::AnalysisThresholds;
 use kanary::stage::{self, Stage, StageObserver, StagePhase, StageSpec, StageStatus, Verdict};
 use kanary_metrics_sources::FetchOptions;
-use kanary_metrics_sources::http::BoxFuture;
 use serde_json::{Value, json};
 use stage_fixtures::{IMAGE_A, IMAGE_B, NS, Source, config, production};
 use tokio::sync::watch;
-
-/// A clock whose sleeps return at once and move its time forward.
-struct FakeClock(Mutex<DateTime<Utc>>);
-
-impl FakeClock {
-    fn new() -> Self {
-        Self(Mutex::new("2026-11-30T10:00:00Z".parse().expect("instant")))
-    }
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("lock")
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'_, ()> {
-        *self.0.lock().expect("lock") += TimeDelta::from_std(duration).expect("duration");
-        Box::pin(async {})
-    }
-}
 
 fn spec(run_id: &str) -> StageSpec {
     StageSpec {
@@ -112,7 +93,7 @@ impl<'a> Run<'a> {
     async fn go_with(self, record: &Record, cancel: watch::Receiver<bool>) -> stage::StageOutcome {
         let client = kube::Client::try_from(self.fake.config()).expect("client");
         let config = config();
-        let clock = FakeClock::new();
+        let clock = FakeClock::at("2026-11-30T10:00:00Z".parse().expect("instant"));
         let status = self
             .status
             .clone()
