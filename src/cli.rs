@@ -554,12 +554,13 @@ pub struct CanaryArgs {
     /// track=canary so that a production selector with track=stable ignores them.
     #[arg(long = "pod-label", value_name = "KEY=VALUE")]
     pub pod_labels: Vec<String>,
-    /// Wait at most this long for the baseline and canary to become available.
-    #[arg(long, value_name = "DURATION", default_value = "10m")]
-    pub ready_timeout: String,
-    /// Wait at most this long for production's rollout after --promote.
-    #[arg(long, value_name = "DURATION", default_value = "10m")]
-    pub rollout_timeout: String,
+    /// Wait at most this long for the baseline and canary to become available
+    /// (default 10m).
+    #[arg(long, value_name = "DURATION")]
+    pub ready_timeout: Option<String>,
+    /// Wait at most this long for production's rollout after --promote (default 10m).
+    #[arg(long, value_name = "DURATION")]
+    pub rollout_timeout: Option<String>,
     /// The run id, label kanary.io/run (default: a new random one).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,

@@ -297,8 +297,8 @@ pub(crate) fn parse_duration(flag: &str, text: &str) -> anyhow::Result<i64> {
     Ok(total)
 }
 
-/// `1h2m3s`, `5m`, `0s`.
-fn human(d: Duration) -> String {
+/// `1h2m3s`, `5m`, `0s` (a fraction of a second counts as a second).
+pub(crate) fn human(d: Duration) -> String {
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     let mut out = String::new();

@@ -126,10 +126,12 @@ fn spec(args: &CanaryArgs, namespace: String, t: ScoreThresholds) -> anyhow::Res
             .map(|v| parse_duration(flag, v))
             .transpose()
     };
-    let timeout = |flag: &str, value: &str| -> anyhow::Result<Duration> {
-        Ok(Duration::from_secs(
-            u64::try_from(parse_duration(flag, value)?).unwrap_or(0),
-        ))
+    let timeout = |flag: &str, value: &Option<String>, default: Duration| {
+        duration(flag, value).map(|secs| {
+            secs.map_or(default, |s| {
+                Duration::from_secs(u64::try_from(s).unwrap_or(0))
+            })
+        })
     };
     let mut pod_labels = BTreeMap::new();
     for l in &args.pod_labels {
@@ -159,8 +161,16 @@ fn spec(args: &CanaryArgs, namespace: String, t: ScoreThresholds) -> anyhow::Res
             marginal: Some(t.marginal),
         },
         promote: args.promote,
-        ready_timeout: timeout("--ready-timeout", &args.ready_timeout)?,
-        rollout_timeout: timeout("--rollout-timeout", &args.rollout_timeout)?,
+        ready_timeout: timeout(
+            "--ready-timeout",
+            &args.ready_timeout,
+            stage::DEFAULT_READY_TIMEOUT,
+        )?,
+        rollout_timeout: timeout(
+            "--rollout-timeout",
+            &args.rollout_timeout,
+            stage::DEFAULT_ROLLOUT_TIMEOUT,
+        )?,
         pod_labels,
         run_id,
         scope_name: args.scope_name.clone(),
@@ -189,17 +199,21 @@ fn kebab(message: &str) -> String {
 /// `--kubeconfig FILE`, else kube-rs's inference (KUBECONFIG, ~/.kube/config, in-cluster).
 async fn kube_config(path: Option<&Path>) -> anyhow::Result<kube::Config> {
     match path {
-        Some(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path)
-                .map_err(|e| anyhow!("--kubeconfig {}: {e}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                .await
-                .map_err(|e| anyhow!("--kubeconfig {}: {e}", path.display()))
-        }
+        Some(path) => kubeconfig_file(path).await,
         None => kube::Config::infer().await.map_err(|e| {
             anyhow!("no Kubernetes configuration found (give --kubeconfig FILE): {e}")
         }),
     }
+}
+
+/// The client configuration of a kubeconfig file (its current context); errors name
+/// `--kubeconfig` and the file. Shared with `kanary serve`.
+pub(crate) async fn kubeconfig_file(path: &Path) -> anyhow::Result<kube::Config> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path)
+        .map_err(|e| anyhow!("--kubeconfig {}: {e}", path.display()))?;
+    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .map_err(|e| anyhow!("--kubeconfig {}: {e}", path.display()))
 }
 
 /// Ctrl-C or SIGTERM.

@@ -213,13 +213,7 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// cluster found by inference is used and its absence only disables the endpoint.
 async fn kube_client(path: Option<&Path>) -> anyhow::Result<Option<kube::Client>> {
     let config = match path {
-        Some(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path)
-                .map_err(|e| anyhow::anyhow!("--kubeconfig {}: {e}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                .await
-                .map_err(|e| anyhow::anyhow!("--kubeconfig {}: {e}", path.display()))?
-        }
+        Some(path) => crate::commands::canary::kubeconfig_file(path).await?,
         None => match kube::Config::infer().await {
             Ok(config) => config,
             Err(e) => {

@@ -434,10 +434,11 @@ impl<'s, 'a> Driver<'s, 'a> {
             interval_secs: self.spec.interval_secs,
             lifetime_unit_secs: 1,
         };
-        let analysis_id = if self.snapshot().stage_id.is_empty() {
+        let stage_id = self.snapshot().stage_id;
+        let analysis_id = if stage_id.is_empty() {
             format!("canary-{}", self.spec.run_id)
         } else {
-            self.snapshot().stage_id
+            stage_id
         };
         self.update(|s| {
             s.phase = StagePhase::Analyzing;
@@ -639,14 +640,12 @@ impl<'s, 'a> Driver<'s, 'a> {
     }
 }
 
-/// `10m`, `90s`, `300ms`.
+/// `analyze`'s durations (`10m`, `1m30s`), and milliseconds below a second (`300ms`).
 fn human(d: Duration) -> String {
-    if d.subsec_millis() > 0 || d.is_zero() {
+    if d < Duration::from_secs(1) {
         format!("{}ms", d.as_millis())
-    } else if d.as_secs() % 60 == 0 {
-        format!("{}m", d.as_secs() / 60)
     } else {
-        format!("{}s", d.as_secs())
+        crate::commands::analyze::human(d)
     }
 }
 

@@ -19,7 +19,10 @@ pub mod resources;
 mod spec;
 
 pub use driver::{Stage, StageObserver, StageOutcome, run};
-pub use spec::{StagePhase, StageRequest, StageSpec, StageStatus, Verdict};
+pub use spec::{
+    DEFAULT_READY_TIMEOUT, DEFAULT_ROLLOUT_TIMEOUT, StagePhase, StageRequest, StageSpec,
+    StageStatus, Verdict,
+};
 
 use crate::analysis::AnalysisError;
 
